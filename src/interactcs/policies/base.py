@@ -1,0 +1,61 @@
+"""Policy interface: an agent acts on a batch of live dialogues at once.
+
+The rollout gathers every live dialogue's :class:`DialogueState` each round and calls
+``aact`` once, so HF policies can run one batched ``generate`` per turn and API policies
+can fire concurrent requests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from interactcs.registry import Registry
+from interactcs.scenarios.schema import Scenario
+from interactcs.types import Message, Turn
+
+
+@dataclass(slots=True)
+class DialogueState:
+    """What the agent can see of one live dialogue.
+
+    Attributes:
+        scenario: the full scenario. Policies must only read the agent-visible parts
+            (order signals incl. ``rc_tag``; **not** ``order.complaint``, persona or demand),
+            which :func:`interactcs.env.prompt.agent_system_prompt` renders.
+        system_prompt: the agent system prompt with the order signals filled in.
+        messages: ``user`` messages (customer text) and ``agent`` messages (the agent's
+            *raw* output incl. think/action tags), alternating, starting with the user.
+        turns: the agent turns so far (parsed, with costs).
+        voucher_issued: whether a voucher has been issued in this dialogue.
+        turn_index: index of the agent turn to produce now (0-based).
+        max_turns: the turn cap.
+        dialogue_id: unique id within a rollout (for seeding / caching).
+    """
+
+    scenario: Scenario
+    system_prompt: str
+    messages: list[Message]
+    turns: list[Turn]
+    voucher_issued: bool
+    turn_index: int
+    max_turns: int
+    dialogue_id: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Policy(Protocol):
+    """Produces one raw agent output per dialogue state."""
+
+    name: str
+
+    async def aact(self, states: list[DialogueState]) -> list[str]:
+        """Return one raw agent text (``<think>..</think><response>..</response><action>..</action>``)
+        per state, in order. Must not raise on a backend failure of one dialogue: return
+        the text ``""`` and record the failure in ``state.extra["policy_failure"]``."""
+        ...
+
+
+#: name -> factory(spec_arg: str | None, **kwargs) -> Policy.
+POLICIES: Registry = Registry("policy")
