@@ -1,0 +1,62 @@
+"""Helpers shared by CLI commands: progress bars, tables, scenario selection."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+console = Console()
+
+
+@contextmanager
+def progress_bar(total: int, description: str) -> Iterator[Any]:
+    """Yields ``advance(k)``; draws a rich progress bar on stderr."""
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=False,
+    ) as prog:
+        task = prog.add_task(description, total=total)
+        yield lambda k=1: prog.advance(task, k)
+
+
+def fmt(v: Any, pct: bool = False) -> str:
+    if isinstance(v, float):
+        return f"{100 * v:.1f}%" if pct else f"{v:.3f}"
+    return str(v)
+
+
+def summary_table(summary: dict[str, Any], title: str) -> Table:
+    """Rich table: overall row + one row per cooperation category."""
+    table = Table(title=title)
+    for col in ("group", "n", "satisfaction", "finish rate", "voucher rate", "turns"):
+        table.add_column(col, justify="right" if col != "group" else "left")
+
+    def row(name: str, s: dict[str, Any]) -> None:
+        table.add_row(
+            name, str(s["n"]), fmt(s["satisfaction_mean"]), fmt(s["finish_rate"], True),
+            fmt(s["voucher_rate"], True), fmt(s["turns_mean"]),
+        )
+
+    row("all", summary)
+    for key, s in summary.get("by_category", {}).items():
+        row(f"cat {key} {s['name']}", s)
+    for key, s in summary.get("by_need", {}).items():
+        row(f"need {key} {s['name']}", s)
+    return table
+
+
+def default_run_dir(kind: str, *parts: str) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / "__".join([kind, *parts, stamp])
