@@ -125,6 +125,7 @@ class Turn:
     process_score: float | None = None  # judge score in [0, 1]; None = not judged / judge failed
     process_detail: dict[str, Any] | None = None  # per-principle scores, judge failure, ...
     user_meta: dict[str, Any] = field(default_factory=dict)
+    policy_meta: dict[str, Any] = field(default_factory=dict)  # e.g. act-policy strategy id
 
     @property
     def ok(self) -> bool:

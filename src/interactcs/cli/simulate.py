@@ -22,7 +22,7 @@ def simulate(
     out: Path = typer.Option(None, help="output folder (default runs/simulate__<scenarios>__<agent>__<time>)"),
 ) -> None:
     """Run AGENT against simulated customers; writes trajectories.jsonl (as dialogues finish) and summary.json."""
-    from interactcs.eval.summary import summarize
+    from interactcs.rollout.metrics import summarize
     from interactcs.policies.factory import make_policy
     from interactcs.rollout.runner import run_dialogues
     from interactcs.rollout.writer import JsonlWriter, write_json

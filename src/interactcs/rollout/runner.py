@@ -110,6 +110,10 @@ async def arun_dialogues(
             *(s.env.astep(t, policy_failure=st.extra.get("policy_failure"))
               for s, t, st in zip(live, texts, states, strict=True))
         )
+        for s, st in zip(live, states, strict=True):
+            meta = st.extra.get("turn_meta")
+            if meta:  # policy-side record of this turn (strategy id, features, ...)
+                s.env.last_turn().policy_meta.update(meta)
         still: list[_Slot] = []
         for s in live:
             (finish(s) if s.env.done else still.append(s))

@@ -1,0 +1,284 @@
+"""PNG figures for training runs, ablations and evaluations (matplotlib, Agg canvas).
+
+Usage::
+
+    rows = [json.loads(line) for line in open("runs/x/metrics.jsonl")]
+    plot_training_curves(rows, "runs/x/training_curves.png", budgets={"voucher": 0.3})
+    plot_ablation({"cmpo": rows_a, "w/o cost": rows_b}, "runs/ablate", budget=0.3)
+    plot_pareto([{"label": "cmpo", "satisfaction": [2.7, 2.8], "voucher_rate": [0.30, 0.31]}],
+                "runs/ablate/pareto.png")
+    plot_eval_bars({"rule": {"sat": 2.1, "fr": 1.0, "v_rate": 0.4}}, "runs/eval/bars.png")
+
+Figures are drawn on :class:`matplotlib.figure.Figure` with an Agg canvas directly, never
+through ``pyplot``, so importing this module does not change the process-wide backend and
+works headless and from threads.
+
+Metric names are looked up tolerantly (see :mod:`interactcs.report.series`): CleanRL-style
+grouped names such as ``constraint/lambda/voucher`` are preferred, common flat spellings
+(``lambda_voucher``, ``voucher_rate``, ...) are accepted, and nested dicts are flattened with
+``/``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from interactcs.report.series import (
+    Series,
+    aggregate_runs,
+    cost_types_in,
+    eval_table,
+    extract_training_series,
+    mean_std,
+    pareto_points,
+)
+
+#: Qualitative palette (colour-blind friendly, Okabe-Ito).
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+
+_STYLE: dict[str, Any] = {
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.titleweight": "bold",
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "legend.fontsize": 8,
+    "legend.frameon": False,
+    "font.size": 9,
+}
+
+
+def _figure(ncols: int, nrows: int = 1, *, width: float = 4.6, height: float = 3.4) -> Figure:
+    import matplotlib
+
+    with matplotlib.rc_context(_STYLE):
+        fig = Figure(figsize=(width * ncols, height * nrows), dpi=110, layout="constrained")
+        FigureCanvasAgg(fig)
+        fig.subplots(nrows, ncols, squeeze=False)
+    return fig
+
+
+def _save(fig: Figure, out_png: str | Path) -> Path:
+    out = Path(out_png)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, format="png", facecolor="white")
+    return out
+
+
+def _no_data(ax: Any, what: str) -> None:
+    ax.text(0.5, 0.5, f"no {what} logged", ha="center", va="center", color="0.5",
+            transform=ax.transAxes)  # fmt: skip
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _budget_line(ax: Any, budget: float, color: str, label: str) -> None:
+    ax.axhline(budget, color=color, linestyle="--", linewidth=1.2, alpha=0.9, label=label)
+
+
+def _plot_series(ax: Any, s: Series, color: str, label: str) -> None:
+    ax.plot(s.steps, s.values, color=color, linewidth=1.6, label=label)
+    if s.lo is not None and s.hi is not None:
+        ax.fill_between(s.steps, s.lo, s.hi, color=color, alpha=0.18, linewidth=0)
+
+
+def plot_training_curves(
+    metrics_rows: Sequence[Mapping[str, Any]],
+    out_png: str | Path,
+    budgets: Mapping[str, float] | None = None,
+) -> Path:
+    """Three panels over training steps: λ per cost type, cost rate vs budget, satisfaction.
+
+    Args:
+        metrics_rows: dicts from a ``metrics.jsonl`` (one per logged step). Looked-up keys:
+            step (``step``/``global_step``/... or the row index), λ
+            (``constraint/lambda/<type>``), cost rate (``constraint/cost_rate/<type>`` or
+            ``rollout/<type>_rate``), satisfaction (``rollout/satisfaction_mean``, optional
+            ``rollout/satisfaction_std`` band). See :mod:`interactcs.report.series`.
+        out_png: where to write the figure.
+        budgets: cost type -> budget d (a rate in [0, 1]); default ``{"voucher": 0.3}``.
+            Cost types found in the rows but missing here are plotted without a budget line.
+
+    Returns:
+        The written path.
+    """
+    budgets = dict(budgets if budgets is not None else {"voucher": 0.3})
+    types = list(dict.fromkeys([*budgets, *cost_types_in(metrics_rows)]))
+    ts = extract_training_series(metrics_rows, types)
+    fig = _figure(3)
+    ax_l, ax_c, ax_s = fig.axes
+    for i, ct in enumerate(types):
+        color = PALETTE[i % len(PALETTE)]
+        if ct in ts.lambdas:
+            _plot_series(ax_l, ts.lambdas[ct], color, f"λ {ct}")
+        if ct in ts.cost_rates:
+            _plot_series(ax_c, ts.cost_rates[ct], color, f"{ct} rate")
+        if ct in budgets and (ct in ts.cost_rates or not ts.cost_rates):
+            _budget_line(ax_c, budgets[ct], color, f"{ct} budget {budgets[ct]:g}")
+    if ts.satisfaction is not None:
+        _plot_series(ax_s, ts.satisfaction, PALETTE[2], "mean satisfaction")
+    for ax, title, ylabel, has in (
+        (ax_l, "Lagrange multiplier λ", "λ", bool(ts.lambdas)),
+        (ax_c, "Cost rate vs budget", "share of dialogues", bool(ts.cost_rates)),
+        (ax_s, "User satisfaction", "satisfaction (1–5)", ts.satisfaction is not None),
+    ):
+        ax.set_title(title)
+        if not has:
+            _no_data(ax, title.lower())
+            continue
+        ax.set_xlabel("training step")
+        ax.set_ylabel(ylabel)
+        ax.legend(loc="best")
+    return _save(fig, out_png)
+
+
+def plot_ablation(
+    curves_by_variant: Mapping[str, Sequence[Any]],
+    out_dir: str | Path,
+    budget: float = 0.3,
+    *,
+    cost_type: str = "voucher",
+) -> list[Path]:
+    """Per-variant training curves: cost rate with the budget line, and λ.
+
+    Args:
+        curves_by_variant: variant name -> metrics rows of one run, or a list of runs (one
+            list of rows per seed; drawn as the mean with a ±1 std band, steps aligned).
+        out_dir: folder for ``ablation_<cost_type>_rate.png`` and ``ablation_lambda.png``.
+        budget: the budget d drawn on the cost-rate panel.
+        cost_type: which cost type to draw (default ``voucher``).
+
+    Returns:
+        The two written paths, cost-rate figure first.
+    """
+    out = Path(out_dir)
+    runs = {name: aggregate_runs(curves, cost_type) for name, curves in curves_by_variant.items()}
+    paths = []
+    for key, title, ylabel, fname in (
+        ("rate", f"{cost_type.capitalize()} rate by variant", "share of dialogues",
+         f"ablation_{cost_type}_rate.png"),
+        ("lambda", f"λ ({cost_type}) by variant", "λ", "ablation_lambda.png"),
+    ):  # fmt: skip
+        fig = _figure(1, width=6.4, height=3.9)
+        ax = fig.axes[0]
+        drawn = 0
+        for i, (name, agg) in enumerate(runs.items()):
+            s = agg.get(key)
+            if s is not None:
+                _plot_series(ax, s, PALETTE[i % len(PALETTE)], name)
+                drawn += 1
+        ax.set_title(title)
+        if key == "rate":
+            _budget_line(ax, budget, "0.25", f"budget {budget:g}")
+        if drawn:
+            ax.set_xlabel("training step")
+            ax.set_ylabel(ylabel)
+            ax.legend(loc="best")
+        else:
+            _no_data(ax, ylabel)
+        paths.append(_save(fig, out / fname))
+    return paths
+
+
+def plot_pareto(
+    points: Sequence[Mapping[str, Any]] | Mapping[str, Mapping[str, Any]],
+    out_png: str | Path,
+    *,
+    budget: float | None = 0.3,
+) -> Path:
+    """Satisfaction against voucher rate, one point per variant with ±1 std error bars.
+
+    Args:
+        points: list of ``{"label", "satisfaction", "voucher_rate"}`` dicts (or a mapping
+            label -> dict). Each value is a number or a list of per-seed numbers (then the
+            point is the mean, the bar the sample std); ``satisfaction_std`` /
+            ``voucher_rate_std`` override the bars. Aliases: ``sat``, ``v_rate``, ...
+        out_png: where to write the figure.
+        budget: voucher-rate budget drawn as a vertical line; ``None`` for none.
+
+    Returns:
+        The written path.
+    """
+    pts = pareto_points(points)
+    fig = _figure(1, width=6.0, height=4.4)
+    ax = fig.axes[0]
+    for i, p in enumerate(pts):
+        color = PALETTE[i % len(PALETTE)]
+        ax.errorbar(p.x, p.y, xerr=p.x_err, yerr=p.y_err, fmt="o", color=color, markersize=7,
+                    capsize=3, elinewidth=1.2, label=p.label)  # fmt: skip
+        ax.annotate(p.label, (p.x, p.y), textcoords="offset points", xytext=(6, 5), fontsize=8)
+    if budget is not None:
+        ax.axvline(budget, color="0.3", linestyle="--", linewidth=1.2, label=f"budget {budget:g}")
+    ax.set_title("Satisfaction vs voucher rate")
+    ax.set_xlabel("voucher rate (share of dialogues)")
+    ax.set_ylabel("mean satisfaction (1–5)")
+    if pts:
+        ax.legend(loc="best")
+    else:
+        _no_data(ax, "points")
+    return _save(fig, out_png)
+
+
+def plot_eval_bars(results: Any, out_png: str | Path) -> Path:
+    """One panel per Table-1 metric (Sat., FR, Comm., Logic, V-Rate), one bar per policy.
+
+    Args:
+        results: policy -> metrics mapping (or a list of dicts with ``policy``/``agent``/
+            ``name``; or that wrapped under ``"policies"``/``"results"``). A metric value is a
+            number, a ``{"mean", "std"}`` dict, or a list of per-seed numbers. Metric names
+            are matched loosely: ``Sat.``/``satisfaction_mean``, ``FR``/``finish_rate``,
+            ``Comm.``, ``Logic``, ``V-Rate``/``voucher_rate``. Metrics absent for every
+            policy are left out.
+        out_png: where to write the figure.
+
+    Returns:
+        The written path.
+    """
+    table = eval_table(results)
+    metrics = [m for m in table.metrics if any(m.key in row for row in table.rows.values())]
+    fig = _figure(max(1, len(metrics)), width=3.3, height=3.6)
+    if not metrics:
+        _no_data(fig.axes[0], "Table-1 metrics")
+        return _save(fig, out_png)
+    names = list(table.rows)
+    for ax, m in zip(fig.axes, metrics, strict=True):
+        means, errs = [], []
+        for name in names:
+            mean, std = table.rows[name].get(m.key, (math.nan, 0.0))
+            means.append(mean * m.scale)
+            errs.append(std * m.scale)
+        xs = range(len(names))
+        colors = [PALETTE[i % len(PALETTE)] for i in xs]
+        bars = ax.bar(xs, means, yerr=errs, color=colors, capsize=3, width=0.7)
+        ax.bar_label(bars, labels=[_fmt(v) for v in means], fontsize=7, padding=2)
+        ax.set_title(m.title)
+        ax.set_xticks(list(xs), names, rotation=30 if len(names) > 2 else 0, ha="right"
+                      if len(names) > 2 else "center")  # fmt: skip
+        if m.ymax is not None:
+            ax.set_ylim(0, m.ymax * 1.12)
+        ax.grid(axis="x", visible=False)
+    return _save(fig, out_png)
+
+
+def _fmt(v: float) -> str:
+    if math.isnan(v):
+        return "–"
+    return f"{v:.1f}" if abs(v) >= 10 else f"{v:.2f}"
+
+
+__all__ = [
+    "PALETTE",
+    "mean_std",
+    "plot_ablation",
+    "plot_eval_bars",
+    "plot_pareto",
+    "plot_training_curves",
+]

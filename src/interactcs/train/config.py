@@ -1,0 +1,170 @@
+"""Training configuration: one validated dataclass-like model, YAML file + CLI overrides.
+
+Usage::
+
+    cfg = TrainConfig.load("my.yaml", overrides=["steps=40", "controller.kp=0.5"])
+    cfg.to_yaml(run_dir / "config.yaml")
+
+Every field documents itself (``interactcs train --help-config`` prints them). Errors name
+the field and say how to fix it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+class ConfigError(ValueError):
+    """A config value is wrong; the message says which field and how to fix it."""
+
+
+class ControllerConfig(BaseModel):
+    """How λ (one per cost type) is set each step."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Literal["none", "fixed", "gradient", "pid", "release"] = Field(
+        "pid", description="none (λ=0), fixed, gradient (plain error-driven), pid (paper Eq. 8), release"
+    )
+    init: float = Field(0.0, ge=0, description="initial λ")
+    fixed_value: float = Field(1.0, ge=0, description="λ for name=fixed")
+    lr: float = Field(0.5, gt=0, description="step size of name=gradient")
+    kp: float = Field(1.0, ge=0, description="PID proportional gain")
+    ki: float = Field(0.5, ge=0, description="PID integral gain")
+    kd: float = Field(1.0, ge=0, description="PID derivative gain")
+    d_delay: int = Field(3, ge=1, description="PID derivative delay in steps")
+    ema_p: float = Field(0.5, ge=0, le=1, description="EMA weight of the P term (OmniSafe delta_p_ema_alpha)")
+    ema_d: float = Field(0.5, ge=0, le=1, description="EMA weight of the D term (OmniSafe delta_d_ema_alpha)")
+    lambda_max: float = Field(5.0, gt=0, description="upper clip of λ")
+
+
+class SftConfig(BaseModel):
+    """Supervised warm start on rule-agent dialogues (HF policies; the paper's static stage)."""
+
+    model_config = ConfigDict(extra="forbid")
+    enabled: Literal["auto", "on", "off"] = Field("auto", description="auto = on for hf: policies")
+    dialogues: int = Field(64, ge=1, description="rule-agent dialogues to imitate")
+    epochs: int = Field(1, ge=1)
+    lr: float = Field(5e-4, gt=0)
+    batch_size: int = Field(8, ge=1)
+
+
+class TrainConfig(BaseModel):
+    """Everything a CMPO run needs. Defaults = the embedded CPU job (``interactcs train``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # data and world
+    scenarios: str = Field("hard", description="hard | easy | PATH (.parquet/.jsonl) for training dialogues")
+    train_size: int = Field(2048, ge=1, description="training scenarios drawn from `scenarios`")
+    heldout: str | None = Field(None, description="held-out scenarios (default: same scene, unseen seed)")
+    heldout_size: int = Field(256, ge=1, description="held-out dialogues per evaluation seed")
+    user_sim: str = Field("offline", description="offline | llm:MODEL")
+    judge: str = Field("offline", description="process judge: offline | llm:MODEL | none")
+    judge_mode: Literal["turn", "dialogue"] = Field("turn", description="turn (paper) or dialogue (release)")
+    base_url: str | None = Field(None, description="OpenAI-compatible URL for llm: simulator/judge")
+    max_turns: int = Field(15, ge=1, description="agent-turn cap per dialogue")
+
+    # policy
+    policy: str = Field("act", description="act | hf:PATH_OR_NAME")
+    lora: bool = Field(False, description="train a LoRA adapter instead of all weights (hf: only)")
+    max_new_tokens: int = Field(96, ge=1, description="tokens generated per agent turn (hf: only)")
+    temperature: float = Field(1.0, gt=0, description="rollout sampling temperature")
+    sft: SftConfig = Field(default_factory=SftConfig)
+
+    # algorithm
+    algo: str = Field("cmpo", description="advantage estimator: cmpo, grpo, release, rloo, reinforce_pp, gae, capo")
+    cost_mode: Literal["turn", "dialogue"] = Field("turn", description="charge λ·cost on the costly turn or the whole dialogue")
+    use_outcome: bool = Field(True, description="ablation switch: outcome term of the advantage")
+    use_process: bool = Field(True, description="ablation switch: process (judge) term")
+    use_cost: bool = Field(True, description="ablation switch: λ·cost term")
+    budgets: dict[str, float] = Field(default_factory=lambda: {"voucher": 0.3}, description="cost type -> budget (mean cost per dialogue)")
+    controller: ControllerConfig = Field(default_factory=ControllerConfig)
+
+    # optimisation
+    steps: int = Field(60, ge=1, description="training steps (one rollout batch each)")
+    batch_prompts: int = Field(32, ge=1, description="scenarios per step")
+    group_size: int = Field(4, ge=1, description="rollouts per scenario (GRPO group n)")
+    lr: float = Field(3e-3, gt=0, description="peak learning rate")
+    warmup_ratio: float = Field(0.1, ge=0, lt=1)
+    min_lr_ratio: float = Field(0.2, ge=0, le=1, description="cosine floor as a fraction of lr")
+    grad_clip: float = Field(1.0, gt=0)
+    ppo_epochs: int = Field(2, ge=1)
+    minibatches: int = Field(2, ge=1, description="minibatches per PPO epoch (split by dialogue)")
+    clip: float = Field(0.2, gt=0, description="PPO ratio clip ε")
+    kl_coef: float = Field(0.005, ge=0, description="low-variance (k3) KL to the frozen reference")
+    entropy_coef: float = Field(0.0, ge=0)
+    loss_agg: Literal["token-mean", "seq-mean"] = Field("token-mean")
+    value_coef: float = Field(0.5, ge=0, description="critic loss weight (algo=gae)")
+
+    # bookkeeping
+    seed: int = Field(0)
+    eval_seeds: int = Field(3, ge=1, description="seeds of the final held-out evaluation")
+    checkpoint_every: int = Field(10, ge=1)
+    log_tensorboard: bool = Field(True)
+    log_wandb: bool = Field(False, description="also log to Weights & Biases (needs `pip install wandb`)")
+    wandb_project: str = Field("interactcs")
+    out: str | None = Field(None, description="run folder (default runs/<scene>__<algo>__<seed>__<time>)")
+
+    @model_validator(mode="after")
+    def _check(self) -> TrainConfig:
+        if self.algo != "gae" and self.group_size < 2 and self.algo in {"cmpo", "grpo", "release", "rloo"}:
+            raise ValueError(f"algo={self.algo} normalises within groups: set group_size >= 2 (got {self.group_size})")
+        if self.minibatches > self.batch_prompts * self.group_size:
+            raise ValueError("minibatches exceeds dialogues per step: lower minibatches or raise batch_prompts")
+        if self.lora and not self.policy.startswith("hf:"):
+            raise ValueError("lora=true only applies to hf: policies")
+        for k, v in self.budgets.items():
+            if v < 0:
+                raise ValueError(f"budgets.{k} must be >= 0 (got {v})")
+        return self
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, overrides: list[str] | None = None) -> TrainConfig:
+        """Read YAML (optional) and apply ``key=value`` / ``a.b=value`` overrides (YAML-parsed)."""
+        data: dict[str, Any] = {}
+        if path is not None:
+            loaded = yaml.safe_load(Path(path).read_text()) or {}
+            if not isinstance(loaded, dict):
+                raise ConfigError(f"{path}: expected a mapping at the top level")
+            data = loaded
+        for item in overrides or []:
+            key, sep, raw = item.partition("=")
+            if not sep:
+                raise ConfigError(f"override {item!r}: write it as key=value, e.g. steps=40")
+            node = data
+            parts = key.strip().split(".")
+            for p in parts[:-1]:
+                node = node.setdefault(p, {})
+            node[parts[-1]] = yaml.safe_load(raw)
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            lines = []
+            for e in exc.errors():
+                loc = ".".join(str(x) for x in e["loc"]) or "config"
+                lines.append(f"  {loc}: {e['msg']}")
+            raise ConfigError("invalid training config:\n" + "\n".join(lines) + "\n(see `interactcs train --help-config`)") from None
+
+    def to_yaml(self, path: str | Path) -> None:
+        Path(path).write_text(yaml.safe_dump(self.model_dump(), sort_keys=False))
+
+    @classmethod
+    def describe(cls) -> str:
+        """One line per field: name, default, help."""
+        out = []
+
+        def walk(model: type[BaseModel], prefix: str) -> None:
+            for name, f in model.model_fields.items():
+                ann = f.annotation
+                if isinstance(ann, type) and issubclass(ann, BaseModel):
+                    walk(ann, f"{prefix}{name}.")
+                    continue
+                default = f.get_default(call_default_factory=True)
+                out.append(f"{prefix}{name} = {default!r}: {f.description or ''}")
+
+        walk(cls, "")
+        return "\n".join(out)
