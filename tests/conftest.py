@@ -23,3 +23,11 @@ def fds_dir(shared_dir: Path) -> Path:
     if not d.is_dir():
         pytest.skip(f"{d} not present")
     return d
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random Qwen2-shaped chat model + BPE tokenizer, built once per session (~1 s)."""
+    from interactcs.policies.tiny import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny_model"))

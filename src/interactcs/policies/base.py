@@ -59,3 +59,62 @@ class Policy(Protocol):
 
 #: name -> factory(spec_arg: str | None, **kwargs) -> Policy.
 POLICIES: Registry = Registry("policy")
+
+
+@dataclass
+class PolicyBatch:
+    """What a trainable policy needs to recompute the log-probs of the actions it took.
+
+    A row is one dialogue; a "token" is a unit the policy chose: a text token for an LM
+    policy, a whole turn's strategy for the act-level policy.
+
+    Attributes:
+        tensors: policy-specific tensors, all with the row dimension first (B, ...).
+        mask: (B, L) float, 1 on units whose log-prob enters the loss (agent tokens only;
+            user, system and padding tokens are 0).
+        token_turn: (B, L) long, the flat turn row (``TurnBatch`` row) of each unit, -1
+            where ``mask`` is 0. Used to broadcast per-turn advantages to units.
+    """
+
+    tensors: dict[str, Any]
+    mask: Any
+    token_turn: Any
+
+    @property
+    def rows(self) -> int:
+        return int(self.mask.shape[0])
+
+    def select(self, idx: Any) -> PolicyBatch:
+        """Rows ``idx`` (a 1-D index tensor) of every tensor."""
+        return PolicyBatch(
+            tensors={k: v[idx] for k, v in self.tensors.items()},
+            mask=self.mask[idx],
+            token_turn=self.token_turn[idx],
+        )
+
+    def num_units(self) -> int:
+        return int(self.mask.sum().item())
+
+
+@runtime_checkable
+class TrainablePolicy(Policy, Protocol):
+    """A policy the trainer can update (``act`` and ``hf:``)."""
+
+    module: Any  # torch.nn.Module holding the trainable parameters
+
+    def encode(self, trajectories: list[Any], first_rows: Any) -> PolicyBatch:
+        """Batch the actions taken in ``trajectories``; dialogue i's first turn is flat row
+        ``first_rows[i]``."""
+        ...
+
+    def logprobs(self, batch: PolicyBatch) -> tuple[Any, Any]:
+        """(B, L) log-prob of each chosen unit and (B, L) entropy, differentiable."""
+        ...
+
+    def set_sampling_seed(self, seed: int) -> None:
+        """Re-seed rollout sampling (called every step, so resumed runs sample identically)."""
+        ...
+
+    def save(self, path: Any) -> None: ...
+
+    def load(self, path: Any) -> None: ...

@@ -21,11 +21,13 @@ grouped names such as ``constraint/lambda/voucher`` are preferred, common flat s
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
+import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -38,6 +40,9 @@ from interactcs.report.series import (
     mean_std,
     pareto_points,
 )
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 #: Qualitative palette (colour-blind friendly, Okabe-Ito).
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -56,13 +61,21 @@ _STYLE: dict[str, Any] = {
 }
 
 
-def _figure(ncols: int, nrows: int = 1, *, width: float = 4.6, height: float = 3.4) -> Figure:
-    import matplotlib
+def _styled(fn: Callable[P, R]) -> Callable[P, R]:
+    """Run a plot function (creation, drawing and saving) under the module's rc style."""
 
-    with matplotlib.rc_context(_STYLE):
-        fig = Figure(figsize=(width * ncols, height * nrows), dpi=110, layout="constrained")
-        FigureCanvasAgg(fig)
-        fig.subplots(nrows, ncols, squeeze=False)
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with matplotlib.rc_context(_STYLE):  # type: ignore[arg-type]
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def _figure(ncols: int, nrows: int = 1, *, width: float = 4.6, height: float = 3.4) -> Figure:
+    fig = Figure(figsize=(width * ncols, height * nrows), dpi=110, layout="constrained")
+    FigureCanvasAgg(fig)
+    fig.subplots(nrows, ncols, squeeze=False)
     return fig
 
 
@@ -90,6 +103,7 @@ def _plot_series(ax: Any, s: Series, color: str, label: str) -> None:
         ax.fill_between(s.steps, s.lo, s.hi, color=color, alpha=0.18, linewidth=0)
 
 
+@_styled
 def plot_training_curves(
     metrics_rows: Sequence[Mapping[str, Any]],
     out_png: str | Path,
@@ -140,6 +154,7 @@ def plot_training_curves(
     return _save(fig, out_png)
 
 
+@_styled
 def plot_ablation(
     curves_by_variant: Mapping[str, Sequence[Any]],
     out_dir: str | Path,
@@ -188,6 +203,7 @@ def plot_ablation(
     return paths
 
 
+@_styled
 def plot_pareto(
     points: Sequence[Mapping[str, Any]] | Mapping[str, Mapping[str, Any]],
     out_png: str | Path,
@@ -215,8 +231,12 @@ def plot_pareto(
         ax.errorbar(p.x, p.y, xerr=p.x_err, yerr=p.y_err, fmt="o", color=color, markersize=7,
                     capsize=3, elinewidth=1.2, label=p.label)  # fmt: skip
         ax.annotate(p.label, (p.x, p.y), textcoords="offset points", xytext=(6, 5), fontsize=8)
+    ax.margins(0.18)
     if budget is not None:
         ax.axvline(budget, color="0.3", linestyle="--", linewidth=1.2, label=f"budget {budget:g}")
+        lo, hi = ax.get_xlim()
+        ax.axvspan(min(lo, budget), budget, color=PALETTE[2], alpha=0.07, linewidth=0)
+        ax.set_xlim(min(lo, budget), max(hi, budget))
     ax.set_title("Satisfaction vs voucher rate")
     ax.set_xlabel("voucher rate (share of dialogues)")
     ax.set_ylabel("mean satisfaction (1–5)")
@@ -227,6 +247,7 @@ def plot_pareto(
     return _save(fig, out_png)
 
 
+@_styled
 def plot_eval_bars(results: Any, out_png: str | Path) -> Path:
     """One panel per Table-1 metric (Sat., FR, Comm., Logic, V-Rate), one bar per policy.
 
@@ -257,7 +278,9 @@ def plot_eval_bars(results: Any, out_png: str | Path) -> Path:
             errs.append(std * m.scale)
         xs = range(len(names))
         colors = [PALETTE[i % len(PALETTE)] for i in xs]
-        bars = ax.bar(xs, means, yerr=errs, color=colors, capsize=3, width=0.7)
+        yerr = errs if any(e > 0 for e in errs) else None
+        bars = ax.bar(xs, [0.0 if math.isnan(v) else v for v in means], yerr=yerr, color=colors,
+                      capsize=3, width=0.7)  # fmt: skip
         ax.bar_label(bars, labels=[_fmt(v) for v in means], fontsize=7, padding=2)
         ax.set_title(m.title)
         ax.set_xticks(list(xs), names, rotation=30 if len(names) > 2 else 0, ha="right"
@@ -270,7 +293,7 @@ def plot_eval_bars(results: Any, out_png: str | Path) -> Path:
 
 def _fmt(v: float) -> str:
     if math.isnan(v):
-        return "–"
+        return "n/a"
     return f"{v:.1f}" if abs(v) >= 10 else f"{v:.2f}"
 
 

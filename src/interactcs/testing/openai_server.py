@@ -11,9 +11,9 @@ Usage::
         srv.headers[0]["authorization"]
 
 The server speaks ``POST /v1/chat/completions`` and ``GET /v1/models`` over plain HTTP/1.1
-on ``127.0.0.1`` and a free port, in a background thread. Every request is handled in its
-own thread, so many requests with a scripted delay overlap instead of queueing (the
-benchmarks fire 64 at once). A handler maps the request body to a reply:
+on ``127.0.0.1`` and a free port, from an asyncio loop in a background thread. Every
+connection is its own task, so many requests with a scripted delay overlap instead of
+queueing (the benchmarks fire 64 at once). A handler maps the request body to a reply:
 
 - ``str``: a normal completion with that content;
 - :class:`Reply`: a delay (to trip client timeouts), another HTTP status, or a raw body
@@ -26,6 +26,7 @@ both the user simulator and the agent (it tells them apart by the request).
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import re
@@ -33,7 +34,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 __all__ = [
@@ -89,81 +89,35 @@ def completion_body(content: str | None, model: str) -> dict[str, Any]:
     }
 
 
-class _RequestHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, so clients reuse connections
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
-        pass  # silent: tests read .requests instead
-
-    def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            for k, v in (headers or {}).items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True  # the client gave up (timeout); nothing to do
-
-    def _json(self, status: int, obj: Any, headers: dict[str, str] | None = None) -> None:
-        self._send(status, json.dumps(obj).encode(), headers)
-
-    def do_GET(self) -> None:  # noqa: N802 - stdlib name
-        if self.path.rstrip("/") in ("/v1/models", "/models"):
-            self._json(200, {"object": "list", "data": [{"id": self.server.owner.model, "object": "model"}]})
-        else:
-            self._json(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
-
-    def do_POST(self) -> None:  # noqa: N802 - stdlib name
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        if self.path.rstrip("/") not in ("/v1/chat/completions", "/chat/completions"):
-            self._json(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
-            return
-        try:
-            body = json.loads(raw or b"{}")
-        except json.JSONDecodeError:
-            self._json(400, {"error": {"message": "request body is not JSON", "type": "bad_request"}})
-            return
-        owner = self.server.owner
-        owner._record(body, {k.lower(): v for k, v in self.headers.items()})
-        try:
-            reply = owner.handler(body)
-        except Exception as exc:  # a broken script must show up in the test, not hang it
-            owner._record_error(exc)
-            self._json(500, {"error": {"message": f"handler raised {exc!r}", "type": "server_error"}})
-            return
-        if isinstance(reply, str):
-            reply = Reply(content=reply)
-        if reply.delay_s > 0:
-            time.sleep(reply.delay_s)
-        if reply.raw_body is not None:
-            raw_out = reply.raw_body.encode() if isinstance(reply.raw_body, str) else reply.raw_body
-            self._send(reply.status, raw_out, reply.headers)
-        elif reply.status == 200:
-            self._json(200, completion_body(reply.content, str(body.get("model", owner.model))), reply.headers)
-        else:
-            msg = reply.content or f"scripted HTTP {reply.status}"
-            self._json(reply.status, {"error": {"message": msg, "type": "scripted"}}, reply.headers)
+_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 429: "Too Many Requests",
+            500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True  # a delayed handler must not block shutdown
-    request_queue_size = 256  # listen backlog: 64+ simultaneous connects must not be dropped
-    owner: ScriptedServer
+def _http_response(status: int, body: bytes, headers: dict[str, str] | None, close: bool) -> bytes:
+    lines = [
+        f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}",
+        "Content-Type: application/json",
+        f"Content-Length: {len(body)}",
+        f"Connection: {'close' if close else 'keep-alive'}",
+    ]
+    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # client disconnects (timeouts) are expected in tests
+
+def _error(status: int, message: str, kind: str) -> bytes:
+    return json.dumps({"error": {"message": message, "type": kind}}).encode()
 
 
 class ScriptedServer:
     """OpenAI-compatible server on a free local port, answering with ``handler(body)``.
 
+    The server is an asyncio loop in a daemon thread: each connection is a task, so
+    requests with a scripted delay overlap (hundreds at once) and cost little CPU, which
+    matters because tests and benchmarks run the client in the same process. The handler is
+    called on that loop: keep it quick and script waits with ``Reply.delay_s``.
+
     Args:
-        handler: ``body -> str | Reply`` (must be thread-safe; requests run concurrently).
+        handler: ``body -> str | Reply``.
         host: interface to bind.
         model: model id listed by ``GET /v1/models``.
 
@@ -182,30 +136,45 @@ class ScriptedServer:
         self.headers: list[dict[str, str]] = []
         self.errors: list[BaseException] = []
         self._lock = threading.Lock()
-        self._httpd: _Server | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: asyncio.Server | None = None
         self._thread: threading.Thread | None = None
+        self._port: int | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> ScriptedServer:
-        """Bind a free port and serve in a daemon thread."""
-        httpd = _Server((self.host, 0), _RequestHandler)
-        httpd.owner = self
-        self._httpd = httpd
-        self._thread = threading.Thread(
-            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        """Bind a free port and serve in a daemon thread; returns when it accepts connections."""
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        self._thread = threading.Thread(target=loop.run_forever, name="scripted-openai", daemon=True)
         self._thread.start()
+        fut = asyncio.run_coroutine_threadsafe(
+            asyncio.start_server(self._serve_conn, self.host, 0, backlog=1024), loop
+        )
+        self._server = fut.result(timeout=10)
+        self._port = int(self._server.sockets[0].getsockname()[1])
         return self
 
     def stop(self) -> None:
-        """Stop serving and close the socket (in-flight delayed handlers are abandoned)."""
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
+        """Stop serving and close the socket (in-flight delayed answers are dropped)."""
+        loop, self._loop = self._loop, None
+        if loop is None:
+            return
+
+        async def shutdown() -> None:
+            if self._server is not None:
+                self._server.close()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(shutdown(), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
         if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+            self._thread.join(timeout=10)
+        loop.close()
+        self._server = self._thread = None
 
     def __enter__(self) -> ScriptedServer:
         return self.start()
@@ -216,22 +185,76 @@ class ScriptedServer:
     # -- info --------------------------------------------------------------------------------
     @property
     def port(self) -> int:
-        if self._httpd is None:
+        if self._port is None or self._loop is None:
             raise RuntimeError("server is not running; use it as a context manager")
-        return int(self._httpd.server_address[1])
+        return self._port
 
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}/v1"
 
-    def _record(self, body: dict[str, Any], headers: dict[str, str]) -> None:
+    # -- HTTP --------------------------------------------------------------------------------
+    async def _serve_conn(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                try:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                except (asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+                    return
+                request_line, *header_lines = head.decode("latin-1").split("\r\n")
+                method, _, rest = request_line.partition(" ")
+                path = rest.rpartition(" ")[0] or rest
+                headers: dict[str, str] = {}
+                for line in header_lines:
+                    if ":" in line:
+                        k, _, v = line.partition(":")
+                        headers[k.strip().lower()] = v.strip()
+                raw = await reader.readexactly(int(headers.get("content-length") or 0))
+                close = headers.get("connection", "").lower() == "close"
+                status, body, extra = await self._answer(method, path.split("?")[0], raw, headers)
+                writer.write(_http_response(status, body, extra, close))
+                await writer.drain()
+                if close:
+                    return
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
+            return  # the client gave up (its timeout) or the server stops; expected in tests
+        finally:
+            writer.close()
+
+    async def _answer(
+        self, method: str, path: str, raw: bytes, headers: dict[str, str]
+    ) -> tuple[int, bytes, dict[str, str] | None]:
+        path = path.rstrip("/")
+        if method == "GET" and path in ("/v1/models", "/models"):
+            data = {"object": "list", "data": [{"id": self.model, "object": "model"}]}
+            return 200, json.dumps(data).encode(), None
+        if method != "POST" or path not in ("/v1/chat/completions", "/chat/completions"):
+            return 404, _error(404, f"no route {method} {path}", "not_found"), None
+        try:
+            body = json.loads(raw or b"{}")
+        except json.JSONDecodeError:
+            return 400, _error(400, "request body is not JSON", "bad_request"), None
         with self._lock:
             self.requests.append(body)
             self.headers.append(headers)
-
-    def _record_error(self, exc: BaseException) -> None:
-        with self._lock:
-            self.errors.append(exc)
+        try:
+            reply = self.handler(body)
+        except Exception as exc:  # a broken script must show up in the test, not hang it
+            with self._lock:
+                self.errors.append(exc)
+            return 500, _error(500, f"handler raised {exc!r}", "server_error"), None
+        if isinstance(reply, str):
+            reply = Reply(content=reply)
+        if reply.delay_s > 0:
+            await asyncio.sleep(reply.delay_s)
+        if reply.raw_body is not None:
+            raw_out = reply.raw_body.encode() if isinstance(reply.raw_body, str) else reply.raw_body
+            return reply.status, raw_out, reply.headers
+        if reply.status == 200:
+            out = completion_body(reply.content, str(body.get("model", self.model)))
+            return 200, json.dumps(out).encode(), reply.headers
+        msg = reply.content or f"scripted HTTP {reply.status}"
+        return reply.status, _error(reply.status, msg, "scripted"), reply.headers
 
 
 # -- handler helpers -----------------------------------------------------------------------------

@@ -49,7 +49,9 @@ class SyncUserSession:
     def open(self) -> UserReply:  # pragma: no cover - interface
         raise NotImplementedError
 
-    def respond(self, agent: AgentTurn, history: list[Message], system: SystemState) -> UserReply:  # pragma: no cover
+    def respond(
+        self, agent: AgentTurn, history: list[Message], system: SystemState
+    ) -> UserReply:  # pragma: no cover
         raise NotImplementedError
 
     async def aopen(self) -> UserReply:

@@ -1,0 +1,163 @@
+"""Concurrency of LLM-backed rollouts: LLM user simulator + ``api:`` agent over real HTTP.
+
+Usage::
+
+    python benchmarks/bench_llm_sim.py                     # human-readable
+    python benchmarks/bench_llm_sim.py --json              # one JSON object on stdout
+    python benchmarks/bench_llm_sim.py --dialogues 64 --delay 0.05 --repeats 3
+
+What is measured. ``--dialogues`` scenarios of the built-in ``hard`` scene are played through
+:func:`interactcs.rollout.runner.run_dialogues` by :class:`~interactcs.policies.api.ApiPolicy`
+(``api:bench-agent``) against :class:`~interactcs.users.llm_sim.LLMUserSimulator`
+(``llm:bench-user``), both talking to one :class:`~interactcs.testing.openai_server.ScriptedServer`
+that answers every request after a fixed ``--delay``. The agent always answers with a valid
+``chat`` turn; customer i ends with ``[end:4]`` after k_i = 1 + (i mod ``--max-k``) agent
+turns, so dialogues have different lengths.
+
+Within one dialogue the requests are strictly sequential (opening, agent, user, agent, ...),
+so no schedule can beat ``ideal = max_i(requests_i) * delay``. ``efficiency = ideal / wall``
+(wall = the whole ``run_dialogues`` call: event loop, HTTP clients, env, parsing). A rollout
+that serialised the dialogues would score about ``1 / dialogues``.
+
+What bounds it. The client, the server and the rollout share one Python process (and the
+server's thread shares the GIL): every request costs roughly 1 ms of CPU (mostly httpx),
+paid once per request in every round, so with 64 dialogues a round costs ``delay`` plus
+~60 ms. ``overhead_ms_per_request`` reports it; efficiency approaches 1 as the delay grows
+toward real LLM latencies (seconds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import sys
+import time
+from typing import Any
+
+from interactcs.llm.openai_client import OpenAIChatClient
+from interactcs.policies.api import ApiPolicy
+from interactcs.rollout.runner import run_dialogues
+from interactcs.scenarios.schema import Scenario
+from interactcs.testing.openai_server import Reply, RoleHandler, ScriptedServer, agent_turns_seen
+from interactcs.types import Trajectory
+from interactcs.users.llm_sim import LLMUserSimulator
+
+USER_MODEL, AGENT_MODEL = "bench-user", "bench-agent"
+AGENT_TEXT = (
+    "<think>Collect the facts before deciding anything.</think>"
+    "<response>I'm sorry about that. Could you tell me a bit more about what went wrong?</response>"
+    "<action>chat</action>"
+)
+_ORDER = re.compile(r"Order (\S+) from")
+
+
+def load_bench_scenarios(n: int) -> list[Scenario]:
+    """``n`` scenarios of the built-in hard scene with unique order ids (the scripted user
+    finds its dialogue by order id)."""
+    from interactcs.scenarios.loaders import load_scenarios
+
+    out = load_scenarios("hard", n=n)
+    return [
+        s.model_copy(update={"order": s.order.model_copy(update={"order_id": f"{s.order.order_id}-b{i}"})})
+        for i, s in enumerate(out)
+    ]
+
+
+def make_handler(targets: dict[str, int], delay: float) -> RoleHandler:
+    """One server plays both roles: the agent always chats; customer with order id o ends
+    with ``[end:4]`` after ``targets[o]`` agent turns."""
+
+    def user(body: dict[str, Any]) -> Reply:
+        sys_text = body["messages"][0]["content"]
+        m = _ORDER.search(sys_text)
+        k_end = targets.get(m.group(1), 1) if m else 1
+        seen = agent_turns_seen(body)
+        if seen == 0:
+            text = "My order came in cold. [Sent Picture: a lukewarm bowl of soup]"
+        elif seen < k_end:
+            text = "Hmm, so what are you going to do about it?"
+        else:
+            text = "Okay, thanks for sorting it out. [end:4]"
+        return Reply(text, delay_s=delay)
+
+    def agent(body: dict[str, Any]) -> Reply:
+        return Reply(AGENT_TEXT, delay_s=delay)
+
+    return RoleHandler(user=user, agent=agent, user_model=USER_MODEL)
+
+
+def sequential_requests(t: Trajectory) -> int:
+    """Requests one dialogue made, in order: opening + one per agent turn + one per reply."""
+    return 1 + len(t.turns) + sum(turn.reply is not None for turn in t.turns)
+
+
+def run_once(n: int, delay: float, max_k: int, max_turns: int) -> dict[str, Any]:
+    """One benchmark run on a fresh server; returns timings and checks."""
+    scenarios = load_bench_scenarios(n)
+    targets = {s.order.order_id: 1 + i % max_k for i, s in enumerate(scenarios)}
+    with ScriptedServer(make_handler(targets, delay)) as srv:
+        common = {"timeout_s": 30.0, "max_retries": 0, "concurrency": 2 * n}
+        sim = LLMUserSimulator(OpenAIChatClient(srv.base_url, USER_MODEL, **common))
+        policy = ApiPolicy(OpenAIChatClient(srv.base_url, AGENT_MODEL, **common))
+        t0 = time.perf_counter()
+        c0 = time.process_time()
+        trajs = run_dialogues(policy, sim, scenarios, seeds=range(n), max_turns=max_turns)
+        wall = time.perf_counter() - t0
+        cpu = time.process_time() - c0
+        n_requests = len(srv.requests)
+    seq = [sequential_requests(t) for t in trajs]
+    ideal = max(seq) * delay
+    ends = sum(t.end_reason == "user_end" and t.satisfaction == 4 for t in trajs)
+    turns_ok = all(
+        len(t.turns) == targets[s.order.order_id] for t, s in zip(trajs, scenarios, strict=True)
+    )
+    return {
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "ideal_s": ideal,
+        "efficiency": ideal / wall,
+        "requests": n_requests,
+        "requests_match": n_requests == sum(seq),
+        "max_sequential_requests": max(seq),
+        "overhead_ms_per_request": 1000 * (wall - ideal) / max(n_requests, 1),
+        "cpu_ms_per_request": 1000 * cpu / max(n_requests, 1),
+        "dialogues_ended_as_scripted": ends,
+        "turn_counts_as_scripted": turns_ok,
+    }
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument("--dialogues", type=int, default=64, help="dialogues played concurrently")
+    ap.add_argument("--delay", type=float, default=0.05, help="server delay per request (s)")
+    ap.add_argument("--max-k", type=int, default=6, help="customers end after 1..max-k agent turns")
+    ap.add_argument("--max-turns", type=int, default=15, help="agent-turn cap")
+    ap.add_argument("--repeats", type=int, default=3, help="runs; the median is reported")
+    args = ap.parse_args(argv)
+    runs = [run_once(args.dialogues, args.delay, args.max_k, args.max_turns) for _ in range(args.repeats)]
+    eff = [r["efficiency"] for r in runs]
+    mid = sorted(runs, key=lambda r: r["efficiency"])[len(runs) // 2]
+    result = {
+        "benchmark": "bench_llm_sim",
+        "dialogues": args.dialogues,
+        "delay_s": args.delay,
+        "max_k": args.max_k,
+        "repeats": args.repeats,
+        "efficiency": statistics.median(eff),
+        "efficiency_runs": eff,
+        "target_efficiency": 0.9,
+        **{k: v for k, v in mid.items() if k != "efficiency"},
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for k, v in result.items():
+            print(f"{k:>28}: {v:.4f}" if isinstance(v, float) else f"{k:>28}: {v}")
+    return result
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

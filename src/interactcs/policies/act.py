@@ -1,0 +1,209 @@
+"""``act``: a small torch policy that picks a dialogue *strategy* each turn and renders it
+through the response templates into ``<think>/<response>/<action>`` text.
+
+It is the embedded default for fast CPU experiments: the same environment, simulator,
+judge, advantages, λ controllers and PPO loss as an LM policy, with one "token" per turn
+(the strategy id) instead of a text. Action space: :data:`interactcs.policies.templates.STRATEGIES`.
+
+Features of a dialogue state (all agent-visible), concatenated, shape (F,):
+
+- hashed bag of words (unigrams + bigrams) of the latest user message (``HASH_DIM``) and of
+  all user messages so far (``HASH_DIM``, log-scaled counts);
+- agent turn index one-hot (``MAX_T`` buckets), voucher already issued, ``rc_tag``;
+- previous strategies: counts (clipped at 3, /3) and the last one (one-hot + "none").
+
+The network is an MLP ``F -> hidden -> A``; ``issue_voucher`` is masked out once a voucher
+was issued (a second voucher is a format failure). The chosen strategy, its features and
+the validity mask travel in ``Turn.policy_meta`` so the trainer can recompute log-probs.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from interactcs.env.prompt import render_agent_output
+from interactcs.policies.base import POLICIES, DialogueState, PolicyBatch
+from interactcs.policies.templates import STRATEGIES, render_strategy
+
+HASH_DIM = 256
+MAX_T = 8
+_WORD = re.compile(r"[a-z']+|\[sent picture")
+VOUCHER_ID = STRATEGIES.index("issue_voucher")
+N_ACTIONS = len(STRATEGIES)
+FEATURE_DIM = 2 * HASH_DIM + MAX_T + 2 + 2 * N_ACTIONS + 1
+
+
+def _hash_bow(text: str, out: np.ndarray, offset: int) -> None:
+    """Add hashed unigram + bigram counts of ``text`` into ``out[offset:offset+HASH_DIM]``."""
+    words = _WORD.findall(text.lower())
+    grams = words + [a + " " + b for a, b in zip(words, words[1:], strict=False)]
+    for g in grams:
+        out[offset + (zlib.crc32(g.encode()) % HASH_DIM)] += 1.0
+
+
+def featurize(state: DialogueState) -> np.ndarray:
+    """(F,) float32 features of one dialogue state (see module docstring)."""
+    x = np.zeros(FEATURE_DIM, dtype=np.float32)
+    user_msgs = [m.content for m in state.messages if m.role == "user"]
+    if user_msgs:
+        _hash_bow(user_msgs[-1], x, 0)
+    for msg in user_msgs:
+        _hash_bow(msg, x, HASH_DIM)
+    x[HASH_DIM : 2 * HASH_DIM] = np.log1p(x[HASH_DIM : 2 * HASH_DIM])
+    o = 2 * HASH_DIM
+    x[o + min(state.turn_index, MAX_T - 1)] = 1.0
+    o += MAX_T
+    x[o] = float(state.voucher_issued)
+    x[o + 1] = float(state.scenario.order.rc_tag)
+    o += 2
+    last = N_ACTIONS  # "none"
+    for turn in state.turns:
+        sid = turn.policy_meta.get("strategy")
+        if sid is not None:
+            x[o + int(sid)] = min(3.0, x[o + int(sid)] * 3 + 1) / 3.0
+            last = int(sid)
+    o += N_ACTIONS
+    x[o + last] = 1.0
+    return x
+
+
+def valid_actions(state: DialogueState) -> np.ndarray:
+    """(A,) bool: strategies allowed in this state."""
+    ok = np.ones(N_ACTIONS, dtype=bool)
+    if state.voucher_issued:
+        ok[VOUCHER_ID] = False
+    return ok
+
+
+class ActNet(nn.Module):
+    """MLP over state features -> strategy logits (A,)."""
+
+    def __init__(self, hidden: int = 64) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(FEATURE_DIM, hidden), nn.Tanh())
+        self.head = nn.Linear(hidden, N_ACTIONS)
+        nn.init.zeros_(self.head.weight)  # start uniform over strategies
+        nn.init.zeros_(self.head.bias)
+
+    def forward(self, feats: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        logits = self.head(self.body(feats))
+        return logits.masked_fill(~valid, -1e9)
+
+
+class ActCritic(nn.Module):
+    """Value head V(s) over the same features (for ``algo=gae``, the PPO baseline)."""
+
+    def __init__(self, hidden: int = 64) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(FEATURE_DIM, hidden), nn.Tanh(), nn.Linear(hidden, 1))
+
+    def values(self, batch: PolicyBatch) -> torch.Tensor:
+        """(B, L) value of each turn's state."""
+        return self.net(batch.tensors["features"]).squeeze(-1)
+
+
+class ActPolicy:
+    """Trainable act-level policy (see module docstring)."""
+
+    def __init__(self, *, hidden: int = 64, seed: int = 0, temperature: float = 1.0, **_: Any) -> None:
+        self.name = "act"
+        torch.manual_seed(seed)
+        self.module = ActNet(hidden)
+        self.temperature = temperature
+        self.hidden = hidden
+        self._gen = torch.Generator().manual_seed(seed)
+        self._render_rng = random.Random(seed)
+
+    def set_sampling_seed(self, seed: int) -> None:
+        self._gen.manual_seed(seed)
+        self._render_rng.seed(seed)
+
+    def make_critic(self) -> ActCritic:
+        return ActCritic(self.hidden)
+
+    async def aact(self, states: list[DialogueState]) -> list[str]:
+        if not states:
+            return []
+        feats = np.stack([featurize(s) for s in states])
+        valid = np.stack([valid_actions(s) for s in states])
+        with torch.no_grad():
+            logits = self.module(torch.from_numpy(feats), torch.from_numpy(valid))
+            probs = torch.softmax(logits / self.temperature, dim=-1)
+            choice = torch.multinomial(probs, 1, generator=self._gen).squeeze(-1).tolist()
+        texts = []
+        for s, a, f, v in zip(states, choice, feats, valid, strict=True):
+            think, response, action = render_strategy(STRATEGIES[a], s.scenario, self._render_rng)
+            texts.append(render_agent_output(think, response, action))
+            s.extra["turn_meta"] = {
+                "strategy": int(a), "strategy_name": STRATEGIES[a],
+                "features": _pack(f), "valid": v.astype(int).tolist(),
+            }
+        return texts
+
+    def encode(self, trajectories: list[Any], first_rows: Any) -> PolicyBatch:
+        """Rows = dialogues, L = most turns; one unit per agent turn."""
+        b = len(trajectories)
+        length = max((len(t.turns) for t in trajectories), default=1) or 1
+        feats = torch.zeros(b, length, FEATURE_DIM)
+        valid = torch.ones(b, length, N_ACTIONS, dtype=torch.bool)
+        actions = torch.zeros(b, length, dtype=torch.long)
+        mask = torch.zeros(b, length)
+        token_turn = torch.full((b, length), -1, dtype=torch.long)
+        for i, traj in enumerate(trajectories):
+            for t, turn in enumerate(traj.turns):
+                meta = turn.policy_meta
+                if "strategy" not in meta:
+                    continue
+                feats[i, t] = torch.from_numpy(_unpack(meta["features"]))
+                valid[i, t] = torch.tensor(meta["valid"], dtype=torch.bool)
+                actions[i, t] = int(meta["strategy"])
+                mask[i, t] = 1.0
+                token_turn[i, t] = int(first_rows[i]) + t
+        return PolicyBatch({"features": feats, "valid": valid, "actions": actions}, mask, token_turn)
+
+    def logprobs(self, batch: PolicyBatch) -> tuple[torch.Tensor, torch.Tensor]:
+        logits = self.module(batch.tensors["features"], batch.tensors["valid"]) / self.temperature
+        logp = torch.log_softmax(logits, dim=-1)
+        chosen = logp.gather(-1, batch.tensors["actions"].unsqueeze(-1)).squeeze(-1)
+        p = logp.exp()
+        ent = -(p * logp.clamp(min=-1e4)).sum(-1)
+        return chosen, ent
+
+    def save(self, path: str | Path) -> None:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        torch.save({"state_dict": self.module.state_dict(), "hidden": self.hidden}, path / "act_policy.pt")
+
+    def load(self, path: str | Path) -> None:
+        blob = torch.load(Path(path) / "act_policy.pt", weights_only=False)
+        self.module.load_state_dict(blob["state_dict"])
+
+
+def _pack(f: np.ndarray) -> dict[str, list[float] | list[int]]:
+    """Sparse form of a feature vector (JSON-friendly: most entries are 0)."""
+    idx = np.flatnonzero(f)
+    return {"i": idx.tolist(), "v": [round(float(v), 6) for v in f[idx]]}
+
+
+def _unpack(p: dict[str, list[Any]]) -> np.ndarray:
+    x = np.zeros(FEATURE_DIM, dtype=np.float32)
+    x[np.asarray(p["i"], dtype=np.int64)] = np.asarray(p["v"], dtype=np.float32)
+    return x
+
+
+@POLICIES.register("act")
+def _factory(arg: str | None = None, **kw: Any) -> ActPolicy:
+    """``act`` (fresh network) or ``act:PATH`` (load weights saved by ``save``)."""
+    kw = {k: v for k, v in kw.items() if k in ("hidden", "seed", "temperature")}
+    policy = ActPolicy(**kw)
+    if arg:
+        policy.load(arg)
+    return policy

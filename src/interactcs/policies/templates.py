@@ -1,0 +1,187 @@
+"""Agent response templates per dialogue act, and strategies (named act plans).
+
+Usage::
+
+    from interactcs.policies.templates import STRATEGIES, render_strategy, render_plan
+    think, response, action = render_strategy("ask_evidence", scenario, rng)
+    think, response, action = render_plan(["apologize", "probe_detail"], scenario, rng)
+
+A *plan* is a list of act names (:mod:`interactcs.env.acts`); :func:`render_plan` turns it
+into protocol parts whose response :func:`~interactcs.env.acts.detect_acts` reads back as
+(at least) those acts. A *strategy* is a named plan; :data:`STRATEGIES` is the fixed,
+ordered action space of the act-level policy (index = action id). Every strategy renders.
+The wording is the project's own; slots: ``{item}`` (the order's main item), ``{merchant}``.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+
+from interactcs.env.acts import (
+    APOLOGIZE,
+    ASK_EVIDENCE,
+    CLOSE,
+    EMPATHIZE,
+    EXPLAIN_POLICY,
+    ISSUE_VOUCHER,
+    OFFER_VOUCHER,
+    PROBE_DETAIL,
+    REFUSE_REFUND,
+    REFUSE_VOUCHER,
+    REPORT_TEAM,
+)
+from interactcs.scenarios.schema import Scenario
+
+#: act -> response fragments (each fragment is read back as that act by detect_acts).
+FRAGMENTS: dict[str, tuple[str, ...]] = {
+    APOLOGIZE: (
+        "I'm sorry about this.",
+        "Sorry to hear that.",
+        "My apologies for the trouble with your order.",
+    ),
+    EMPATHIZE: (
+        "I understand how frustrating that must be.",
+        "That sounds really disappointing.",
+        "I can imagine how annoying that was.",
+    ),
+    PROBE_DETAIL: (
+        "Could you tell me what exactly was wrong with the {item}?",
+        "When did the order arrive, and which item was affected?",
+        "What happened with the {item} exactly?",
+        "What would help put this right for you?",
+    ),
+    ASK_EVIDENCE: (
+        "Could you send me a photo of the {item}?",
+        "Would you be able to share a picture of the {item}?",
+        "Can you upload a photo so I can check it?",
+    ),
+    EXPLAIN_POLICY: (
+        "Under our platform rules, the options I have in this chat are limited.",
+        "I have to follow our policy here, so my options from this chat are limited.",
+    ),
+    REFUSE_REFUND: (
+        "I'm not able to process a refund to your card.",
+        "Unfortunately refunds aren't something I can do from here.",
+    ),
+    REFUSE_VOUCHER: (
+        "I can't offer compensation in this case.",
+        "A voucher isn't possible for this order.",
+    ),
+    OFFER_VOUCHER: (
+        "I could offer you a voucher for the trouble, would that work for you?",
+        "Would a voucher for your next order help?",
+    ),
+    ISSUE_VOUCHER: (
+        "I've issued a voucher to your account for this.",
+        "I've added a voucher to your account, ready for your next order.",
+    ),
+    REPORT_TEAM: (
+        "I've reported this to our quality team and to {merchant}.",
+        "I'll pass this on to the restaurant team so they can fix it.",
+    ),
+    CLOSE: (
+        "Is there anything else I can help with?",
+        "Thank you for your patience, have a good day.",
+    ),
+}
+
+#: order in which fragments are joined, whatever the order of the plan.
+ACT_ORDER: tuple[str, ...] = (
+    APOLOGIZE,
+    EMPATHIZE,
+    REFUSE_REFUND,
+    REFUSE_VOUCHER,
+    EXPLAIN_POLICY,
+    PROBE_DETAIL,
+    ASK_EVIDENCE,
+    OFFER_VOUCHER,
+    ISSUE_VOUCHER,
+    REPORT_TEAM,
+    CLOSE,
+)
+
+#: strategy name -> plan. Insertion order is the act-level policy's action index.
+STRATEGY_ACTS: dict[str, tuple[str, ...]] = {
+    "empathize_probe": (APOLOGIZE, EMPATHIZE, PROBE_DETAIL),
+    "probe_detail": (PROBE_DETAIL,),
+    "ask_evidence": (ASK_EVIDENCE,),
+    "explain_policy": (EXPLAIN_POLICY,),
+    "offer_voucher_words": (OFFER_VOUCHER,),
+    "issue_voucher": (ISSUE_VOUCHER,),
+    "refuse_refund_report_team": (REFUSE_REFUND, EXPLAIN_POLICY, REPORT_TEAM),
+    "report_team_close": (REPORT_TEAM, CLOSE),
+    "apologize": (APOLOGIZE,),
+    "close": (CLOSE,),
+}
+#: the act-level action space (fixed order).
+STRATEGIES: list[str] = list(STRATEGY_ACTS)
+
+_THINK: dict[str, str] = {
+    PROBE_DETAIL: "I need the facts of the case before judging it.",
+    ASK_EVIDENCE: "A photo would show whether the complaint holds up.",
+    EXPLAIN_POLICY: "The customer should know what this chat can and cannot do.",
+    REFUSE_REFUND: "Refunds are outside my tools; I say so plainly.",
+    REFUSE_VOUCHER: "The evidence does not support compensation.",
+    OFFER_VOUCHER: "The complaint is supported, so I propose a voucher before issuing it.",
+    ISSUE_VOUCHER: "The customer agreed and the complaint is supported; I issue the voucher.",
+    REPORT_TEAM: "Reporting the case to the team is within my tools.",
+    CLOSE: "The case is handled; I wrap up.",
+}
+
+
+def _slots(scenario: Scenario) -> dict[str, str]:
+    meta_item = scenario.order.metadata.get("issue_item") if scenario.order.metadata else None
+    item = str(meta_item) if meta_item else _first_item(scenario)
+    return {"item": item, "merchant": scenario.order.merchant}
+
+
+def _first_item(scenario: Scenario) -> str:
+    for name, _ in scenario.order.items:
+        low = name.lower()
+        if not any(w in low for w in ("fee", "offer", "delivery", "service", "tip", "bag")):
+            return name
+    return "order"
+
+
+def render_plan(
+    acts: Sequence[str],
+    scenario: Scenario,
+    rng: random.Random,
+    *,
+    think: str | None = None,
+) -> tuple[str, str, str]:
+    """Render a plan (act names) into ``(think, response, action)``.
+
+    Args:
+        acts: act names from :data:`FRAGMENTS`; unknown names raise ``KeyError`` listing the
+            valid ones. ``issue_voucher`` sets the action to ``voucher``.
+        scenario: fills ``{item}`` / ``{merchant}`` (agent-visible signals only).
+        rng: picks among fragment variants (seeded by the caller).
+        think: private reasoning; default is a short note built from the plan.
+    """
+    unknown = [a for a in acts if a not in FRAGMENTS]
+    if unknown:
+        raise KeyError(f"no template for acts {unknown}; known: {', '.join(FRAGMENTS)}")
+    wanted = set(acts)
+    slots = _slots(scenario)
+    parts = []
+    for act in ACT_ORDER:
+        if act in wanted:
+            options = FRAGMENTS[act]
+            parts.append(options[rng.randrange(len(options))].format_map(slots))
+    response = " ".join(parts)
+    action = "voucher" if ISSUE_VOUCHER in wanted else "chat"
+    if think is None:
+        notes = [_THINK[a] for a in ACT_ORDER if a in wanted and a in _THINK]
+        think = " ".join(notes) or "I acknowledge the customer first."
+    return think, response, action
+
+
+def render_strategy(
+    name: str, scenario: Scenario, rng: random.Random, *, think: str | None = None
+) -> tuple[str, str, str]:
+    """Render strategy ``name`` (one of :data:`STRATEGIES`) into ``(think, response, action)``."""
+    if name not in STRATEGY_ACTS:
+        raise KeyError(f"unknown strategy {name!r}; known: {', '.join(STRATEGIES)}")
+    return render_plan(STRATEGY_ACTS[name], scenario, rng, think=think)

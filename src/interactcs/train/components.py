@@ -1,0 +1,107 @@
+"""Builders that turn a :class:`TrainConfig` into the parts of a run: data, policy, world,
+judge, costs, λ controllers. Kept apart from the loop so tests and the evaluation harness
+can reuse them."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from interactcs.algo.controllers import MultiController, make_controller
+from interactcs.policies.base import TrainablePolicy
+from interactcs.rewards.cost import CostSpec, CostType
+from interactcs.scenarios.schema import Scenario
+from interactcs.train.config import TrainConfig
+
+#: seed offset of the held-out split of a built-in scene (unseen scenario instances)
+HELDOUT_SEED_OFFSET = 10_007
+
+
+def load_splits(cfg: TrainConfig) -> tuple[list[Scenario], list[Scenario]]:
+    """Training and held-out scenarios.
+
+    Built-in scenes: training = ``generate(scene, train_size, seed)``; held-out = the same
+    scene generated with another seed. A file: the last ``heldout_size`` rows are held out
+    (unless ``cfg.heldout`` names another source).
+    """
+    from interactcs.scenarios.loaders import load_scenarios
+
+    builtin = cfg.scenarios in ("hard", "easy")
+    if builtin:
+        train = load_scenarios(cfg.scenarios, n=cfg.train_size, seed=cfg.seed)
+    else:
+        train = load_scenarios(cfg.scenarios)
+    if cfg.heldout is not None:
+        held = load_scenarios(cfg.heldout, n=cfg.heldout_size, seed=cfg.seed + HELDOUT_SEED_OFFSET)
+    elif builtin:
+        held = load_scenarios(cfg.scenarios, n=cfg.heldout_size, seed=cfg.seed + HELDOUT_SEED_OFFSET)
+    else:
+        if len(train) <= cfg.heldout_size:
+            raise ValueError(
+                f"{cfg.scenarios} has {len(train)} rows, too few to hold out {cfg.heldout_size}: "
+                "lower heldout_size or pass heldout=PATH"
+            )
+        train, held = train[: -cfg.heldout_size], train[-cfg.heldout_size :]
+        train = train[: cfg.train_size]
+    return train, held
+
+
+def build_policy(cfg: TrainConfig) -> TrainablePolicy:
+    """The trainable policy named by ``cfg.policy`` (``act`` or ``hf:PATH``)."""
+    from interactcs.policies.factory import make_policy
+
+    kw: dict[str, Any] = {"seed": cfg.seed, "temperature": cfg.temperature}
+    if cfg.policy.startswith("hf:"):
+        kw.update(max_new_tokens=cfg.max_new_tokens, lora=cfg.lora)
+    policy = make_policy(cfg.policy, **kw)
+    if not isinstance(policy, TrainablePolicy):
+        raise ValueError(f"policy {cfg.policy!r} is not trainable; use act or hf:PATH")
+    return policy
+
+
+def build_simulator(cfg: TrainConfig) -> Any:
+    from interactcs.users.factory import make_simulator
+
+    return make_simulator(cfg.user_sim, base_url=cfg.base_url)
+
+
+def build_judge(cfg: TrainConfig) -> Any | None:
+    """Process judge from ``cfg.judge`` (``offline``, ``llm:MODEL`` or ``none``)."""
+    if cfg.judge == "none" or not cfg.use_process and cfg.algo in ("cmpo", "capo"):
+        return None
+    judges = importlib.import_module("interactcs.rewards.judges")
+    return judges.make_judge(cfg.judge, mode=cfg.judge_mode, base_url=cfg.base_url)
+
+
+def build_costs(cfg: TrainConfig) -> CostSpec:
+    """One cost type per budget; a cost type is charged by the action of the same name."""
+    return CostSpec(tuple(CostType(name, budget=b, per_action={name: 1.0}) for name, b in cfg.budgets.items()))
+
+
+def build_controllers(cfg: TrainConfig) -> MultiController:
+    """One λ controller per cost type, all of kind ``cfg.controller.name``."""
+    c = cfg.controller
+    kwargs: dict[str, Any] = {
+        "none": {},
+        "fixed": {"value": c.fixed_value},
+        "gradient": {"lr": c.lr, "lambda_max": c.lambda_max},
+        "pid": {
+            "kp": c.kp, "ki": c.ki, "kd": c.kd, "d_delay": c.d_delay,
+            "p_ema_alpha": c.ema_p, "d_ema_alpha": c.ema_d, "lambda_max": c.lambda_max,
+            "integral_init": c.init,
+        },
+        "release": {},
+    }[c.name]
+    return MultiController(
+        {name: make_controller(c.name, budget=b, **kwargs) for name, b in cfg.budgets.items()}
+    )
+
+
+def run_dir_for(cfg: TrainConfig) -> Path:
+    import time
+
+    if cfg.out:
+        return Path(cfg.out)
+    scene = Path(cfg.scenarios).stem
+    return Path("runs") / f"{scene}__{cfg.algo}__{cfg.seed}__{time.strftime('%Y%m%d-%H%M%S')}"

@@ -1,0 +1,281 @@
+"""The CMPO trainer for one machine (CPU or one GPU).
+
+Usage::
+
+    from interactcs.train.config import TrainConfig
+    from interactcs.train.trainer import Trainer
+    Trainer(TrainConfig(steps=20)).run()
+
+One step = sample ``batch_prompts`` scenarios, roll out ``group_size`` dialogues each (all
+dialogues advance together), judge every agent turn, build the per-turn reward batch, compute
+advantages with the chosen estimator and the current λ, run PPO epochs, then update λ from
+the step's cost rates. Everything random in a step is seeded from ``(seed, step)`` and the
+checkpoint holds weights, optimiser, scheduler, controllers and RNG states, so ``--resume``
+reproduces an uninterrupted run exactly on CPU.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from interactcs.algo.advantages import AdvantageConfig, compute
+from interactcs.algo.losses import LossConfig
+from interactcs.rewards.compose import from_trajectories
+from interactcs.rollout.metrics import headline
+from interactcs.rollout.runner import run_dialogues
+from interactcs.rollout.writer import JsonlWriter, write_json
+from interactcs.train import checkpoint as ckpt
+from interactcs.train.components import (
+    build_controllers, build_costs, build_judge, build_policy, build_simulator, load_splits, run_dir_for,
+)
+from interactcs.train.config import TrainConfig
+from interactcs.train.evaluate import evaluate_policy
+from interactcs.train.logger import MetricsLogger
+from interactcs.train.schedule import cosine_with_warmup
+from interactcs.train.update import UpdateInputs, ppo_update, prepare_inputs
+from interactcs.types import Trajectory
+
+#: env var for fault-injection tests: hard-exit right after this step's checkpoint
+FAULT_ENV = "INTERACTCS_FAULT_AFTER_STEP"
+
+
+def _step_seed(seed: int, step: int, salt: int = 0) -> int:
+    return int(np.random.SeedSequence([seed, step, salt]).generate_state(1)[0])
+
+
+class Trainer:
+    """Owns one run folder; ``run()`` trains, evaluates and plots."""
+
+    def __init__(self, cfg: TrainConfig, *, resume: bool = False, progress: Any = None,
+                 run_dir: Path | None = None) -> None:
+        self.cfg = cfg
+        self.run_dir = Path(run_dir or run_dir_for(cfg))
+        self.resume = resume
+        self.progress = progress
+        torch.manual_seed(cfg.seed)
+        np.random.seed(cfg.seed % (2**32))
+        self.train_set, self.heldout = load_splits(cfg)
+        self.policy = build_policy(cfg)
+        self.simulator = build_simulator(cfg)
+        self.judge = build_judge(cfg)
+        self.costs = build_costs(cfg)
+        self.controllers = build_controllers(cfg)
+        self.critic = self.policy.make_critic() if cfg.algo == "gae" else None
+        self.start_step = 0
+
+    # ------------------------------------------------------------------ setup
+    def _setup_optim(self) -> None:
+        cfg = self.cfg
+        params = [p for p in self.policy.module.parameters() if p.requires_grad]
+        if self.critic is not None:
+            params += list(self.critic.parameters())
+        self.optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
+        total = cfg.steps * cfg.ppo_epochs * cfg.minibatches
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer,
+            lambda i: cosine_with_warmup(i, total, warmup_ratio=cfg.warmup_ratio, min_lr_ratio=cfg.min_lr_ratio),
+        )
+
+    def _maybe_sft(self) -> None:
+        """Warm start on rule-agent dialogues (hf: policies; the paper's static stage)."""
+        cfg = self.cfg
+        enabled = cfg.sft.enabled == "on" or (cfg.sft.enabled == "auto" and cfg.policy.startswith("hf:"))
+        if not enabled:
+            return
+        from interactcs.policies.factory import make_policy
+        from interactcs.train.sft import sft_train
+
+        rule = make_policy("rule", seed=cfg.seed)
+        scen = self.train_set[: cfg.sft.dialogues]
+        trajs = run_dialogues(rule, self.simulator, scen, seeds=[cfg.seed + i for i in range(len(scen))],
+                              max_turns=cfg.max_turns)
+        with JsonlWriter(self.run_dir / "sft_data.jsonl") as w:
+            for t in trajs:
+                w.write(t)
+        sft_train(self.policy, trajs, epochs=cfg.sft.epochs, lr=cfg.sft.lr, batch_size=cfg.sft.batch_size,
+                  log_path=self.run_dir / "sft_metrics.jsonl", seed=cfg.seed)
+
+    def _restore(self) -> None:
+        latest = ckpt.latest_checkpoint(self.run_dir)
+        if latest is None:
+            raise FileNotFoundError(f"--resume: no checkpoint in {self.run_dir / 'checkpoints'}")
+        self.policy.load(latest / "policy")
+        state = ckpt.load_trainer_state(latest)
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.controllers.load_state_dict(state["controllers"])
+        if self.critic is not None and state.get("critic") is not None:
+            self.critic.load_state_dict(state["critic"])
+        ckpt.set_rng_state(state["rng"])
+        self.start_step = int(state["step"])
+
+    def _save(self, step: int) -> None:
+        state = {
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "controllers": self.controllers.state_dict(),
+            "critic": None if self.critic is None else self.critic.state_dict(),
+            "config": self.cfg.model_dump(),
+        }
+        ckpt.save_checkpoint(self.run_dir, step, self.policy, state)
+
+    # ------------------------------------------------------------------ one step
+    def collect(self, step: int) -> list[Trajectory]:
+        """Roll out ``batch_prompts × group_size`` dialogues for ``step`` (seeded by step)."""
+        cfg = self.cfg
+        rng = np.random.default_rng(_step_seed(cfg.seed, step, 1))
+        k = min(cfg.batch_prompts, len(self.train_set))
+        picks = rng.choice(len(self.train_set), size=k, replace=False)
+        scen = [self.train_set[i] for i in picks for _ in range(cfg.group_size)]
+        groups = [g for g in range(k) for _ in range(cfg.group_size)]
+        seeds = [int(x) for x in rng.integers(0, 2**31 - 1, size=len(scen))]
+        self.policy.set_sampling_seed(_step_seed(cfg.seed, step, 2))
+        self.policy.module.eval()
+        trajs = run_dialogues(self.policy, self.simulator, scen, seeds=seeds, groups=groups,
+                              max_turns=cfg.max_turns)
+        if self.judge is not None:
+            by_id = {s.scenario_id: s for s in scen}
+            stats = self.judge.judge(trajs, scenarios=by_id)
+            self._judge_metrics = stats.as_metrics()
+        else:
+            self._judge_metrics = {}
+        return trajs
+
+    def train_step(self, step: int) -> dict[str, Any]:
+        cfg = self.cfg
+        t0 = time.perf_counter()
+        trajs = self.collect(step)
+        t_roll = time.perf_counter() - t0
+        lambdas = self.controllers.values
+        batch = from_trajectories(trajs, costs=self.costs, lambdas=lambdas, process_mode=cfg.judge_mode)
+        pb = self.policy.encode(trajs, batch.row_offsets())
+        if self.critic is not None:
+            with torch.no_grad():
+                v = self.critic.values(pb)
+            turn_values = np.zeros(batch.num_turns)
+            on = pb.token_turn >= 0
+            turn_values[pb.token_turn[on].numpy()] = v[on].double().numpy()
+            batch.values = turn_values
+        adv_cfg = AdvantageConfig(use_outcome=cfg.use_outcome, use_process=cfg.use_process,
+                                  use_cost=cfg.use_cost, cost_mode=cfg.cost_mode)
+        out = compute(cfg.algo, batch, adv_cfg)
+        self.policy.module.train()
+        inputs: UpdateInputs = prepare_inputs(self.policy, self.ref, pb, out.advantages,
+                                              out.returns if self.critic is not None else None)
+        loss_cfg = LossConfig(clip_low=cfg.clip, agg=cfg.loss_agg if cfg.loss_agg == "token-mean"
+                              else "seq-mean-token-mean", kl_coef=cfg.kl_coef, entropy_coef=cfg.entropy_coef)
+        gen = torch.Generator().manual_seed(_step_seed(cfg.seed, step, 3))
+        train_m = ppo_update(self.policy, inputs, self.optimizer, self.scheduler, epochs=cfg.ppo_epochs,
+                             minibatches=cfg.minibatches, loss_cfg=loss_cfg, grad_clip=cfg.grad_clip,
+                             generator=gen, critic=self.critic, value_coef=cfg.value_coef)
+        cost_est = batch.cost_estimates()
+        new_lams = self.controllers.update(cost_est)
+        dt = time.perf_counter() - t0
+        head = headline(trajs)
+        proc = batch.process[np.isfinite(batch.process)]
+        m: dict[str, Any] = {
+            "rollout/satisfaction_mean": head["satisfaction_mean"],
+            "rollout/finish_rate": head["finish_rate"],
+            "rollout/voucher_rate": head["voucher_rate"],
+            "rollout/turns_mean": head["turns_mean"],
+            "rollout/process_mean": float(proc.mean()) if proc.size else float("nan"),
+            "rollout/outcome_mean": float(batch.outcome.mean()),
+            "train/advantage_mean": float(np.mean(out.advantages)) if out.advantages.size else 0.0,
+            "train/lr": float(self.scheduler.get_last_lr()[0]),
+            **{f"train/{k}": v for k, v in train_m.items()},
+            **self._judge_metrics,
+            "perf/step_s": dt,
+            "perf/rollout_s": t_roll,
+            "perf/tokens_per_s": inputs.batch.num_units() * cfg.ppo_epochs / max(dt - t_roll, 1e-9),
+        }
+        for name in self.costs.names:
+            m[f"constraint/lambda/{name}"] = float(lambdas[name])  # λ used in this step
+            m[f"constraint/lambda_next/{name}"] = float(new_lams[name])
+            m[f"constraint/cost_rate/{name}"] = float(cost_est[name])
+            m[f"constraint/budget/{name}"] = float(self.cfg.budgets[name])
+        return m
+
+    # ------------------------------------------------------------------ main loop
+    def run(self) -> dict[str, Any]:
+        cfg = self.cfg
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._setup_optim()
+        initial_dir = self.run_dir / "checkpoints" / "initial"
+        if self.resume:
+            self.ref = self._load_reference(initial_dir)
+            self._restore()
+        else:
+            cfg.to_yaml(self.run_dir / "config.yaml")
+            self._maybe_sft()
+            self.policy.save(initial_dir)
+            self.ref = self._frozen_copy()
+        logger = MetricsLogger(
+            self.run_dir, tensorboard=cfg.log_tensorboard,
+            wandb_cfg={"project": cfg.wandb_project, "config": cfg.model_dump(), "name": self.run_dir.name}
+            if cfg.log_wandb else None,
+            resume_step=self.start_step if self.resume else None,
+        )
+        fault = int(os.environ.get(FAULT_ENV, "0") or 0)
+        try:
+            for step in range(self.start_step + 1, cfg.steps + 1):
+                metrics = self.train_step(step)
+                logger.log(step, metrics)
+                if self.progress is not None:
+                    self.progress(step, metrics)
+                if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+                    self._save(step)
+                    if fault and step >= fault:
+                        os._exit(137)  # simulated kill (tests of --resume)
+        finally:
+            logger.close()
+        return self.finish()
+
+    def _frozen_copy(self) -> Any:
+        ref = copy.deepcopy(self.policy)
+        for p in ref.module.parameters():
+            p.requires_grad_(False)
+        ref.module.eval()
+        return ref if self.cfg.kl_coef > 0 else None
+
+    def _load_reference(self, initial_dir: Path) -> Any:
+        ref = copy.deepcopy(self.policy)
+        ref.load(initial_dir)
+        for p in ref.module.parameters():
+            p.requires_grad_(False)
+        ref.module.eval()
+        return ref if self.cfg.kl_coef > 0 else None
+
+    def finish(self) -> dict[str, Any]:
+        """Held-out evaluation of the trained and the initial policy, curves.png, final_eval.json."""
+        cfg = self.cfg
+        self.policy.module.eval()
+        writer = JsonlWriter(self.run_dir / "eval_trajectories.jsonl")
+        trained, _ = evaluate_policy(self.policy, self.simulator, self.heldout, seeds=cfg.eval_seeds,
+                                     max_turns=cfg.max_turns, on_done=writer.write)
+        writer.close()
+        initial_policy = copy.deepcopy(self.policy)
+        initial_policy.load(self.run_dir / "checkpoints" / "initial")
+        initial, _ = evaluate_policy(initial_policy, self.simulator, self.heldout, seeds=cfg.eval_seeds,
+                                     max_turns=cfg.max_turns)
+        result = {"trained": trained, "initial": initial,
+                  "heldout_size": len(self.heldout), "seeds": cfg.eval_seeds,
+                  "budgets": cfg.budgets}
+        write_json(self.run_dir / "final_eval.json", result)
+        self._plot()
+        return result
+
+    def _plot(self) -> None:
+        try:
+            from interactcs.report.plots import plot_training_curves
+            from interactcs.rollout.writer import read_jsonl
+        except ImportError:  # pragma: no cover - plots are part of the package
+            return
+        rows = read_jsonl(self.run_dir / "metrics.jsonl")
+        plot_training_curves(rows, self.run_dir / "curves.png", budgets=self.cfg.budgets)

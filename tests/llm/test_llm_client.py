@@ -1,0 +1,131 @@
+"""OpenAIChatClient against a real local HTTP server (no mocks): retries, failures, secrets."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from interactcs.llm.openai_client import OpenAIChatClient
+from interactcs.testing.openai_server import Reply, ScriptedServer, SequenceHandler
+
+SECRET = "sk-test-SECRET-4711-do-not-leak"
+MSGS = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}]
+
+
+def _client(srv: ScriptedServer, **kw) -> OpenAIChatClient:
+    opts = {"timeout_s": 0.2, "max_retries": 2, "backoff_s": 0.01, "api_key_env": "ICS_TEST_KEY"}
+    return OpenAIChatClient(srv.base_url, "test-model", **{**opts, **kw})
+
+
+@pytest.fixture(autouse=True)
+def _key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ICS_TEST_KEY", SECRET)
+
+
+def test_success_sends_model_params_and_bearer() -> None:
+    with ScriptedServer(lambda body: "hello there") as srv:
+        client = _client(srv, default_params={"top_p": 0.9})
+        res = asyncio.run(client.complete(MSGS, temperature=1.2, max_tokens=64, seed=3))
+    assert (res.text, res.error, res.attempts) == ("hello there", None, 1)
+    assert res.usage is not None and res.latency_s > 0
+    body = srv.requests[0]
+    assert body["model"] == "test-model" and body["messages"] == MSGS
+    assert (body["temperature"], body["max_tokens"], body["top_p"], body["seed"]) == (1.2, 64, 0.9, 3)
+    assert srv.headers[0]["authorization"] == f"Bearer {SECRET}"
+
+
+def test_none_params_are_not_sent_and_no_key_no_header(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ICS_TEST_KEY")
+    with ScriptedServer(lambda body: "x") as srv:
+        asyncio.run(_client(srv).complete(MSGS))
+    assert "temperature" not in srv.requests[0] and "max_tokens" not in srv.requests[0]
+    assert "authorization" not in srv.headers[0]
+
+
+@pytest.mark.parametrize(
+    "first",
+    [Reply("slow", delay_s=1.0), Reply("boom", status=500), Reply("later", status=429),
+     Reply(raw_body="{not json"), Reply(raw_body='{"choices": []}')],
+    ids=["timeout", "http500", "http429", "malformed", "no-choices"],
+)
+def test_transient_failure_then_success(first: Reply) -> None:
+    with ScriptedServer(SequenceHandler([first, "recovered"])) as srv:
+        res = asyncio.run(_client(srv).complete(MSGS))
+    assert (res.text, res.error, res.attempts) == ("recovered", None, 2)
+    assert len(srv.requests) == 2
+
+
+def test_gives_up_after_retries_without_raising() -> None:
+    with ScriptedServer(lambda body: Reply(raw_body="<html>oops")) as srv:
+        res = asyncio.run(_client(srv, max_retries=2).complete(MSGS))
+    assert res.text is None and res.attempts == 3 and len(srv.requests) == 3
+    assert "malformed" in res.error and "3 attempts" in res.error
+
+
+def test_timeouts_exhaust_retries() -> None:
+    with ScriptedServer(lambda body: Reply("late", delay_s=1.0)) as srv:
+        res = asyncio.run(_client(srv, max_retries=1).complete(MSGS))
+    assert res.text is None and "timeout" in res.error and res.attempts == 2
+
+
+def test_client_error_is_not_retried() -> None:
+    with ScriptedServer(lambda body: Reply("bad model", status=400)) as srv:
+        res = asyncio.run(_client(srv).complete(MSGS))
+    assert res.text is None and res.attempts == 1 and "HTTP 400" in res.error
+
+
+def test_connection_refused_is_an_error_result() -> None:
+    with ScriptedServer(lambda body: "x") as srv:
+        url = srv.base_url
+    client = OpenAIChatClient(url, "m", timeout_s=0.2, max_retries=1, backoff_s=0.01)
+    res = asyncio.run(client.complete(MSGS))
+    assert res.text is None and res.attempts == 2 and res.error
+
+
+def test_key_never_leaks(caplog: pytest.LogCaptureFixture) -> None:
+    """The key is sent as a header only: not in results, errors, repr or any log record,
+    even when the server echoes it back in an error body."""
+    echo = SequenceHandler([Reply(f"bad key {SECRET}", status=500)], cycle=True)
+    caplog.set_level(logging.DEBUG)
+    with ScriptedServer(echo) as srv:
+        client = _client(srv, max_retries=1)
+        res = asyncio.run(client.complete(MSGS))
+    assert srv.headers[0]["authorization"] == f"Bearer {SECRET}"
+    assert res.text is None and "***" in res.error
+    texts = [repr(res), str(res.error), repr(client), str(vars(client)), caplog.text]
+    texts += [r.getMessage() for r in caplog.records]
+    assert caplog.records, "the failure should have been logged"
+    for t in texts:
+        assert SECRET not in t
+
+
+def test_new_event_loop_each_run_and_concurrency_cap() -> None:
+    """asyncio.run twice (two loops) works; at most `concurrency` requests are in flight."""
+    with ScriptedServer(lambda body: Reply("ok", delay_s=0.05)) as srv:
+        client = _client(srv, concurrency=4, timeout_s=2)
+
+        async def burst() -> list[str | None]:
+            rs = await asyncio.gather(*(client.complete(MSGS) for _ in range(12)))
+            return [r.text for r in rs]
+
+        t0 = asyncio.run(_timed(burst()))
+        t1 = asyncio.run(_timed(burst()))
+    # 12 requests, 4 at a time, 0.05 s each: at least 3 waves
+    assert t0[0] == ["ok"] * 12 and t1[0] == ["ok"] * 12
+    assert t0[1] >= 0.14 and t1[1] >= 0.14
+
+
+async def _timed(coro):  # type: ignore[no-untyped-def]
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    out = await coro
+    return out, loop.time() - start
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="base_url"):
+        OpenAIChatClient("", "m")
+    with pytest.raises(ValueError, match="concurrency"):
+        OpenAIChatClient("http://x/v1", "m", concurrency=0)
