@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing as mp
 import re
 import statistics
 import sys
@@ -60,7 +61,9 @@ def load_bench_scenarios(n: int) -> list[Scenario]:
 
     out = load_scenarios("hard", n=n)
     return [
-        s.model_copy(update={"order": s.order.model_copy(update={"order_id": f"{s.order.order_id}-b{i}"})})
+        s.model_copy(
+            update={"order": s.order.model_copy(update={"order_id": f"{s.order.order_id}-b{i}"})}
+        )
         for i, s in enumerate(out)
     ]
 
@@ -93,20 +96,72 @@ def sequential_requests(t: Trajectory) -> int:
     return 1 + len(t.turns) + sum(turn.reply is not None for turn in t.turns)
 
 
-def run_once(n: int, delay: float, max_k: int, max_turns: int) -> dict[str, Any]:
+def _serve_in_child(conn: Any, targets: dict[str, int], delay: float) -> None:
+    with ScriptedServer(make_handler(targets, delay)) as srv:
+        conn.send(srv.base_url)
+        conn.recv()  # wait for "stop"
+        conn.send(len(srv.requests))
+
+
+class Endpoint:
+    """The scripted server for one run: in this process (``thread``) or in a forked child
+    (``process``: its CPU no longer competes with the rollout for the GIL, as with a real
+    LLM server). ``n_requests()`` stops a child server."""
+
+    def __init__(self, targets: dict[str, int], delay: float, mode: str) -> None:
+        if mode == "process" and "fork" not in mp.get_all_start_methods():
+            mode = "thread"  # no fork (Windows): keep the server in this process
+        self.mode = mode
+        self._n: int | None = None
+        if mode == "thread":
+            self._srv = ScriptedServer(make_handler(targets, delay)).start()
+            self.url = self._srv.base_url
+        elif mode == "process":
+            ctx = mp.get_context("fork")
+            self._conn, child = ctx.Pipe()
+            self._proc = ctx.Process(
+                target=_serve_in_child, args=(child, targets, delay), daemon=True
+            )
+            self._proc.start()
+            self.url = self._conn.recv()
+        else:
+            raise ValueError(f"server mode must be 'thread' or 'process', got {mode!r}")
+
+    def n_requests(self) -> int:
+        if self._n is None:
+            if self.mode == "thread":
+                self._n = len(self._srv.requests)
+            else:
+                self._conn.send("stop")
+                self._n = int(self._conn.recv())
+        return self._n
+
+    def close(self) -> None:
+        self.n_requests()
+        if self.mode == "thread":
+            self._srv.stop()
+        else:
+            self._proc.join(timeout=10)
+
+
+def run_once(n: int, delay: float, max_k: int, max_turns: int, server: str) -> dict[str, Any]:
     """One benchmark run on a fresh server; returns timings and checks."""
     scenarios = load_bench_scenarios(n)
     targets = {s.order.order_id: 1 + i % max_k for i, s in enumerate(scenarios)}
-    with ScriptedServer(make_handler(targets, delay)) as srv:
-        common = {"timeout_s": 30.0, "max_retries": 0, "concurrency": 2 * n}
-        sim = LLMUserSimulator(OpenAIChatClient(srv.base_url, USER_MODEL, **common))
-        policy = ApiPolicy(OpenAIChatClient(srv.base_url, AGENT_MODEL, **common))
+    endpoint = Endpoint(targets, delay, server)
+    try:
+        base_url = endpoint.url
+        common: dict[str, Any] = {"timeout_s": 30.0, "max_retries": 0, "concurrency": 2 * n}
+        sim = LLMUserSimulator(OpenAIChatClient(base_url, USER_MODEL, **common))
+        policy = ApiPolicy(OpenAIChatClient(base_url, AGENT_MODEL, **common))
         t0 = time.perf_counter()
         c0 = time.process_time()
         trajs = run_dialogues(policy, sim, scenarios, seeds=range(n), max_turns=max_turns)
         wall = time.perf_counter() - t0
         cpu = time.process_time() - c0
-        n_requests = len(srv.requests)
+        n_requests = endpoint.n_requests()
+    finally:
+        endpoint.close()
     seq = [sequential_requests(t) for t in trajs]
     ideal = max(seq) * delay
     ends = sum(t.end_reason == "user_end" and t.satisfaction == 4 for t in trajs)
@@ -136,8 +191,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--max-k", type=int, default=6, help="customers end after 1..max-k agent turns")
     ap.add_argument("--max-turns", type=int, default=15, help="agent-turn cap")
     ap.add_argument("--repeats", type=int, default=3, help="runs; the median is reported")
+    ap.add_argument(
+        "--server",
+        choices=("process", "thread"),
+        default="process",
+        help="scripted server in a forked child process (like a real LLM server) or in a thread here",
+    )
     args = ap.parse_args(argv)
-    runs = [run_once(args.dialogues, args.delay, args.max_k, args.max_turns) for _ in range(args.repeats)]
+    runs = [
+        run_once(args.dialogues, args.delay, args.max_k, args.max_turns, args.server)
+        for _ in range(args.repeats)
+    ]
     eff = [r["efficiency"] for r in runs]
     mid = sorted(runs, key=lambda r: r["efficiency"])[len(runs) // 2]
     result = {
@@ -145,6 +209,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "dialogues": args.dialogues,
         "delay_s": args.delay,
         "max_k": args.max_k,
+        "server": args.server,
         "repeats": args.repeats,
         "efficiency": statistics.median(eff),
         "efficiency_runs": eff,

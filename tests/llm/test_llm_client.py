@@ -32,7 +32,12 @@ def test_success_sends_model_params_and_bearer() -> None:
     assert res.usage is not None and res.latency_s > 0
     body = srv.requests[0]
     assert body["model"] == "test-model" and body["messages"] == MSGS
-    assert (body["temperature"], body["max_tokens"], body["top_p"], body["seed"]) == (1.2, 64, 0.9, 3)
+    assert (body["temperature"], body["max_tokens"], body["top_p"], body["seed"]) == (
+        1.2,
+        64,
+        0.9,
+        3,
+    )
     assert srv.headers[0]["authorization"] == f"Bearer {SECRET}"
 
 
@@ -46,8 +51,13 @@ def test_none_params_are_not_sent_and_no_key_no_header(monkeypatch: pytest.Monke
 
 @pytest.mark.parametrize(
     "first",
-    [Reply("slow", delay_s=1.0), Reply("boom", status=500), Reply("later", status=429),
-     Reply(raw_body="{not json"), Reply(raw_body='{"choices": []}')],
+    [
+        Reply("slow", delay_s=1.0),
+        Reply("boom", status=500),
+        Reply("later", status=429),
+        Reply(raw_body="{not json"),
+        Reply(raw_body='{"choices": []}'),
+    ],
     ids=["timeout", "http500", "http429", "malformed", "no-choices"],
 )
 def test_transient_failure_then_success(first: Reply) -> None:
@@ -129,3 +139,17 @@ def test_bad_arguments() -> None:
         OpenAIChatClient("", "m")
     with pytest.raises(ValueError, match="concurrency"):
         OpenAIChatClient("http://x/v1", "m", concurrency=0)
+
+
+def test_explicit_aclose_in_a_managed_loop() -> None:
+    with ScriptedServer(lambda body: "x") as srv:
+        client = _client(srv)
+        loop = asyncio.new_event_loop()
+        try:
+            assert loop.run_until_complete(client.complete(MSGS)).text == "x"
+            loop.run_until_complete(client.aclose())
+            assert client._loops == {}
+            assert loop.run_until_complete(client.complete(MSGS)).text == "x"  # reopens
+            loop.run_until_complete(client.aclose())
+        finally:
+            loop.close()

@@ -25,8 +25,11 @@ def _chat(url: str, body: dict, **kw) -> httpx.Response:
 def test_completion_models_and_recording() -> None:
     with ScriptedServer(lambda body: f"echo {body['messages'][-1]['content']}", model="m0") as srv:
         assert srv.base_url.endswith("/v1")
-        r = _chat(srv.base_url, {"model": "m1", "messages": [{"role": "user", "content": "hi"}]},
-                  headers={"Authorization": "Bearer abc"})
+        r = _chat(
+            srv.base_url,
+            {"model": "m1", "messages": [{"role": "user", "content": "hi"}]},
+            headers={"Authorization": "Bearer abc"},
+        )
         assert r.status_code == 200
         data = r.json()
         assert data["choices"][0]["message"] == {"role": "assistant", "content": "echo hi"}
@@ -39,12 +42,17 @@ def test_completion_models_and_recording() -> None:
 
 
 def test_scripted_status_raw_body_and_handler_error() -> None:
-    handler = SequenceHandler([Reply("busy", status=503, headers={"Retry-After": "0"}),
-                               Reply(raw_body="{not json")])
+    handler = SequenceHandler(
+        [Reply("busy", status=503, headers={"Retry-After": "0"}), Reply(raw_body="{not json")]
+    )
     with ScriptedServer(handler) as srv:
         body = {"model": "m", "messages": []}
         r = _chat(srv.base_url, body)
-        assert (r.status_code, r.json()["error"]["message"], r.headers["retry-after"]) == (503, "busy", "0")
+        assert (r.status_code, r.json()["error"]["message"], r.headers["retry-after"]) == (
+            503,
+            "busy",
+            "0",
+        )
         assert _chat(srv.base_url, body).text == "{not json"
         r = _chat(srv.base_url, body)  # sequence used up: the handler raises
         assert r.status_code == 500 and "used up" in r.json()["error"]["message"]
@@ -62,7 +70,10 @@ def test_delays_overlap_instead_of_queueing() -> None:
     """64 requests that each wait 0.3 s finish in far less than 64 * 0.3 s."""
     n, delay = 64, 0.3
     limits = httpx.Limits(max_connections=n)
-    with ScriptedServer(lambda body: Reply("ok", delay_s=delay)) as srv, httpx.Client(limits=limits) as c:
+    with (
+        ScriptedServer(lambda body: Reply("ok", delay_s=delay)) as srv,
+        httpx.Client(limits=limits) as c,
+    ):
         results: list[int] = []
 
         def one() -> None:
@@ -104,8 +115,12 @@ def test_agent_turns_seen_skips_opening_and_repairs() -> None:
 @pytest.mark.parametrize("raw", [b"", b"not json"])
 def test_non_json_request_is_400(raw: bytes) -> None:
     with ScriptedServer(lambda body: "x") as srv:
-        r = httpx.post(f"{srv.base_url}/chat/completions", content=raw, timeout=5,
-                       headers={"Content-Type": "application/json"})
+        r = httpx.post(
+            f"{srv.base_url}/chat/completions",
+            content=raw,
+            timeout=5,
+            headers={"Content-Type": "application/json"},
+        )
         assert r.status_code == (200 if raw == b"" else 400)
         if raw:
             assert json.loads(r.text)["error"]["type"] == "bad_request"

@@ -33,16 +33,29 @@ def _key(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _state(i: int, messages: list[Message]) -> DialogueState:
-    return DialogueState(SCEN[i], f"system prompt {i}", messages, [], False, len(messages) // 2, 15, i)
+    return DialogueState(
+        SCEN[i], f"system prompt {i}", messages, [], False, len(messages) // 2, 15, i
+    )
 
 
 def _policy(srv: ScriptedServer, **kw) -> ApiPolicy:
-    return make_policy("api:agent-model", base_url=srv.base_url, api_key_env="ICS_TEST_KEY",
-                       timeout_s=0.2, max_retries=1, backoff_s=0.01, **kw)
+    return make_policy(
+        "api:agent-model",
+        base_url=srv.base_url,
+        api_key_env="ICS_TEST_KEY",
+        timeout_s=0.2,
+        max_retries=1,
+        backoff_s=0.01,
+        **kw,
+    )
 
 
 def test_chat_layout_and_concurrent_requests() -> None:
-    msgs = [Message("user", "cold soup"), Message("agent", AGENT_OK), Message("user", "[Sent Picture: soup]")]
+    msgs = [
+        Message("user", "cold soup"),
+        Message("agent", AGENT_OK),
+        Message("user", "[Sent Picture: soup]"),
+    ]
     with ScriptedServer(lambda b: Reply(AGENT_OK, delay_s=0.15)) as srv:
         policy = _policy(srv, temperature=0.0, seed=3)
         states = [_state(i, msgs[: 1 + 2 * (i % 2)]) for i in range(8)]
@@ -51,12 +64,16 @@ def test_chat_layout_and_concurrent_requests() -> None:
     assert texts == [AGENT_OK] * 8 and wall < 8 * 0.15 / 2  # overlapped, not one by one
     assert policy.name == "api:agent-model" and "api" in POLICIES
     bodies = sorted(srv.requests, key=lambda b: b["messages"][0]["content"])
-    assert bodies[1]["messages"] == agent_chat(states[1]) == [
-        {"role": "system", "content": "system prompt 1"},
-        {"role": "user", "content": "cold soup"},
-        {"role": "assistant", "content": AGENT_OK},
-        {"role": "user", "content": "[Sent Picture: soup]"},
-    ]
+    assert (
+        bodies[1]["messages"]
+        == agent_chat(states[1])
+        == [
+            {"role": "system", "content": "system prompt 1"},
+            {"role": "user", "content": "cold soup"},
+            {"role": "assistant", "content": AGENT_OK},
+            {"role": "user", "content": "[Sent Picture: soup]"},
+        ]
+    )
     assert all(b["temperature"] == 0.0 and b["model"] == "agent-model" for b in bodies)
     assert srv.headers[0]["authorization"] == f"Bearer {SECRET}"
 
@@ -91,7 +108,11 @@ def test_factory_needs_model_and_url(monkeypatch: pytest.MonkeyPatch) -> None:
 def _user_side(body: dict) -> str:
     k = agent_turns_seen(body)
     if k == 0:  # the second scenario's customer opens with a marker the agent side fails on
-        return "FAIL-ME: cold noodles." if SCEN[1].order.order_id in body["messages"][0]["content"] else "My noodles arrived cold."
+        return (
+            "FAIL-ME: cold noodles."
+            if SCEN[1].order.order_id in body["messages"][0]["content"]
+            else "My noodles arrived cold."
+        )
     return "Ok, thanks. [end:4]" if k >= 2 else "Still cold."
 
 
@@ -115,7 +136,12 @@ def test_rollout_end_to_end_and_no_key_in_outputs(caplog: pytest.LogCaptureFixtu
         policy = make_policy("api:agent", base_url=srv.base_url, **kw)
         trajs = run_dialogues(policy, sim, SCEN[:2], seeds=[0, 1], max_turns=5)
     ok, failed = trajs
-    assert (ok.end_reason, ok.satisfaction, len(ok.turns), ok.user_sim) == ("user_end", 4, 2, "llm:sim")
+    assert (ok.end_reason, ok.satisfaction, len(ok.turns), ok.user_sim) == (
+        "user_end",
+        4,
+        2,
+        "llm:sim",
+    )
     assert ok.opening == "My noodles arrived cold." and ok.agent == "api:agent"
     assert failed.end_reason == "policy_failure" and failed.satisfaction is None
     dumped = json.dumps([t.to_dict() for t in trajs]) + json.dumps(summarize(trajs))

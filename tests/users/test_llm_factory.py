@@ -11,15 +11,24 @@ from interactcs.users.llm_sim import LLMUserSimulator
 
 def test_llm_spec_builds_client_and_simulator(monkeypatch: pytest.MonkeyPatch) -> None:
     sim = make_simulator(
-        "llm:Qwen2.5-32B-Instruct", base_url="http://127.0.0.1:8000/v1/", api_key_env="MY_KEY",
-        temperature=1.2, max_repairs=3, timeout_s=5, max_retries=0,
+        "llm:Qwen2.5-32B-Instruct",
+        base_url="http://127.0.0.1:8000/v1/",
+        api_key_env="MY_KEY",
+        temperature=1.2,
+        max_repairs=3,
+        timeout_s=5,
+        max_retries=0,
     )
     assert isinstance(sim, LLMUserSimulator) and sim.name == "llm:Qwen2.5-32B-Instruct"
     assert (sim.temperature, sim.max_repairs, sim.max_tokens) == (1.2, 3, 128)
     client = sim.client
     assert isinstance(client, OpenAIChatClient)
     assert (client.base_url, client.api_key_env, client.timeout_s, client.max_retries) == (
-        "http://127.0.0.1:8000/v1", "MY_KEY", 5.0, 0)
+        "http://127.0.0.1:8000/v1",
+        "MY_KEY",
+        5.0,
+        0,
+    )
 
 
 def test_base_url_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:

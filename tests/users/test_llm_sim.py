@@ -18,7 +18,9 @@ SCEN = small_scenarios(12)
 
 
 def _sim(srv: ScriptedServer, **kw) -> LLMUserSimulator:
-    client = OpenAIChatClient(srv.base_url, "sim-model", timeout_s=0.2, max_retries=1, backoff_s=0.01)
+    client = OpenAIChatClient(
+        srv.base_url, "sim-model", timeout_s=0.2, max_retries=1, backoff_s=0.01
+    )
     return LLMUserSimulator(client, **kw)
 
 
@@ -83,7 +85,9 @@ def test_history_without_latest_agent_and_earlier_states_kept() -> None:
         asyncio.run(play())
     msgs = srv.requests[2]["messages"]
     assert [m["role"] for m in msgs] == ["system", "user", "assistant", "user", "assistant", "user"]
-    assert "voucher issued: no" in msgs[3]["content"] and "voucher issued: yes" in msgs[5]["content"]
+    assert (
+        "voucher issued: no" in msgs[3]["content"] and "voucher issued: yes" in msgs[5]["content"]
+    )
     assert msgs[5]["content"].startswith("Voucher sent.")
 
 
@@ -92,9 +96,16 @@ def test_unparseable_reply_is_repaired() -> None:
     with ScriptedServer(handler) as srv:
         session = _sim(srv, max_repairs=2).session(SCEN[2], seed=0)
         reply = asyncio.run(
-            session.arespond(_agent("No refunds."), [Message("user", "refund!")], SystemState(False, 1, 15))
+            session.arespond(
+                _agent("No refunds."), [Message("user", "refund!")], SystemState(False, 1, 15)
+            )
         )
-    assert (reply.text, reply.end, reply.satisfaction, reply.failure) == ("Okay bye.", True, 2, None)
+    assert (reply.text, reply.end, reply.satisfaction, reply.failure) == (
+        "Okay bye.",
+        True,
+        2,
+        None,
+    )
     assert reply.meta["repairs"] == 2 and len(reply.meta["repair_errors"]) == 2
     last = srv.requests[-1]["messages"]
     assert last[-2] == {"role": "assistant", "content": "Agent: hello"}

@@ -302,12 +302,8 @@ _TRIGGERS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _triggered(name: str, text: str) -> bool:
-    for t in _TRIGGERS[name]:
-        if t in text:
-            return True
-    return False
-
+_PLAIN_RUN = tuple((n, p, _TRIGGERS[n]) for n, p in _PLAIN.items())
+_NEGATABLE_RUN = tuple((n, p, _TRIGGERS[n]) for n, p in _NEGATABLE.items())
 
 _DOMAIN = re.compile(
     r"\b(?:order\w*|food|meal|dish\w*|item\w*|deliver\w*|voucher\w*|coupon\w*|refund\w*|"
@@ -316,12 +312,16 @@ _DOMAIN = re.compile(
     _F,
 )
 _WORD = re.compile(r"[a-z0-9']+")
-_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
+_QUOTES = (("\u2019", "'"), ("\u2018", "'"), ("\u201c", '"'), ("\u201d", '"'))
 
 
 def normalize(text: str) -> str:
     """Lower-case, straighten quotes and join ``can not`` so patterns see one spelling."""
-    return text.translate(_QUOTES).lower().replace("can not", "cannot")
+    text = text.lower()
+    if not text.isascii():
+        for a, b in _QUOTES:
+            text = text.replace(a, b)
+    return text.replace("can not", "cannot") if "can not" in text else text
 
 
 def _negated(text: str, start: int) -> bool:
@@ -377,17 +377,21 @@ def _detect(response: str, action: str | None) -> frozenset[str]:
     if not text:
         acts.add(OFF_TOPIC)
         return frozenset(acts)
-    for name, pattern in _PLAIN.items():
-        if _triggered(name, text) and pattern.search(text):
-            acts.add(name)
-    for name, pattern in _NEGATABLE.items():
-        if not _triggered(name, text):
-            continue
-        pos, neg = _found_unnegated(pattern, text)
-        if pos:
-            acts.add(name)
-        elif neg and name == OUT_OF_SCOPE_PROMISE:
-            acts.add(EXPLAIN_POLICY)  # "we can't redeliver" explains a limit
+    for name, pattern, triggers in _PLAIN_RUN:
+        for t in triggers:
+            if t in text:
+                if pattern.search(text):
+                    acts.add(name)
+                break
+    for name, pattern, triggers in _NEGATABLE_RUN:
+        for t in triggers:
+            if t in text:
+                pos, neg = _found_unnegated(pattern, text)
+                if pos:
+                    acts.add(name)
+                elif neg and name == OUT_OF_SCOPE_PROMISE:
+                    acts.add(EXPLAIN_POLICY)  # "we can't redeliver" explains a limit
+                break
     if CLAIM_VOUCHER in acts:
         acts.discard(OFFER_VOUCHER)  # "I've sent a voucher" is a claim, not a proposal
     if REFUSE_VOUCHER in acts:

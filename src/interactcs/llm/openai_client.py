@@ -32,7 +32,7 @@ import os
 import random
 import ssl
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,7 +54,7 @@ class _LoopState:
     semaphore: asyncio.Semaphore
     idle: list[httpx.AsyncClient] = field(default_factory=list)
     clients: list[httpx.AsyncClient] = field(default_factory=list)
-    closer: AsyncIterator[None] | None = None
+    closer: AsyncGenerator[None, None] | None = None
 
     async def aclose(self) -> None:
         clients, self.clients, self.idle = self.clients, [], []
@@ -62,7 +62,7 @@ class _LoopState:
             await c.aclose()
 
 
-async def _close_at_loop_shutdown(state: _LoopState) -> AsyncIterator[None]:
+async def _close_at_loop_shutdown(state: _LoopState) -> AsyncGenerator[None, None]:
     """An async generator the loop finalises in ``shutdown_asyncgens`` (end of asyncio.run)."""
     try:
         yield
@@ -90,7 +90,7 @@ class OpenAIChatClient:
         model: model name sent in every request.
         api_key_env: environment variable holding the key; unset or empty = no auth header.
             ``None`` never sends one.
-        timeout_s: per-attempt timeout (s).
+        timeout_s: per-attempt limit (s) on connecting and on each read or write.
         max_retries: retries after the first attempt (so at most ``1 + max_retries`` attempts).
         backoff_s: base backoff before the first retry (s); doubles each retry.
         concurrency: most requests in flight at once (per event loop).
@@ -138,7 +138,8 @@ class OpenAIChatClient:
     # Why a pool of one-connection clients instead of one client with N connections: with
     # dozens of requests in flight, httpcore 1.0's pool re-assigns connections in a
     # quadratic loop (encode/httpcore#1035) and burns ~15 ms of CPU per request at 64
-    # concurrent; one connection per client sidesteps it (~1 ms per request).
+    # concurrent; one connection per client sidesteps it (~1 ms per request). (httpcore also
+    # imports ``sniffio`` for every lock it makes: keep that package installed.)
     async def _state(self) -> _LoopState:
         loop = asyncio.get_running_loop()
         for key, (lp, _) in list(self._loops.items()):
@@ -176,6 +177,8 @@ class OpenAIChatClient:
         entry = self._loops.pop(id(asyncio.get_running_loop()), None)
         if entry is not None:
             await entry[1].aclose()
+            if entry[1].closer is not None:  # finish it now, so the loop need not finalise it
+                await entry[1].closer.aclose()
 
     # -- helpers -----------------------------------------------------------------------------
     def _headers(self) -> dict[str, str]:
@@ -220,7 +223,9 @@ class OpenAIChatClient:
         except (ValueError, KeyError, IndexError, TypeError):
             raise _Transient(f"malformed completion body: {resp.text[:200]!r}") from None
         if not isinstance(text, str):
-            raise _Transient(f"completion has no text content (finish_reason={choice.get('finish_reason')!r})")
+            raise _Transient(
+                f"completion has no text content (finish_reason={choice.get('finish_reason')!r})"
+            )
         usage = data.get("usage") if isinstance(data.get("usage"), dict) else None
         return text, usage
 

@@ -44,6 +44,7 @@ __all__ = [
     "agent_turns_seen",
     "completion_body",
     "last_message",
+    "looks_like_user_sim",
     "system_text",
 ]
 
@@ -89,8 +90,15 @@ def completion_body(content: str | None, model: str) -> dict[str, Any]:
     }
 
 
-_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 429: "Too Many Requests",
-            500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    404: "Not Found",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+}
 
 
 def _http_response(status: int, body: bytes, headers: dict[str, str] | None, close: bool) -> bytes:
@@ -128,7 +136,9 @@ class ScriptedServer:
         errors: exceptions raised by the handler.
     """
 
-    def __init__(self, handler: Handler, host: str = "127.0.0.1", *, model: str = "scripted") -> None:
+    def __init__(
+        self, handler: Handler, host: str = "127.0.0.1", *, model: str = "scripted"
+    ) -> None:
         self.handler = handler
         self.host = host
         self.model = model
@@ -146,7 +156,9 @@ class ScriptedServer:
         """Bind a free port and serve in a daemon thread; returns when it accepts connections."""
         loop = asyncio.new_event_loop()
         self._loop = loop
-        self._thread = threading.Thread(target=loop.run_forever, name="scripted-openai", daemon=True)
+        self._thread = threading.Thread(
+            target=loop.run_forever, name="scripted-openai", daemon=True
+        )
         self._thread.start()
         fut = asyncio.run_coroutine_threadsafe(
             asyncio.start_server(self._serve_conn, self.host, 0, backlog=1024), loop
@@ -269,7 +281,11 @@ class SequenceHandler:
     """
 
     def __init__(
-        self, replies: Iterable[str | Reply], *, cycle: bool = False, then: str | Reply | None = None
+        self,
+        replies: Iterable[str | Reply],
+        *,
+        cycle: bool = False,
+        then: str | Reply | None = None,
     ) -> None:
         self.replies = list(replies)
         self.then = then
@@ -285,7 +301,9 @@ class SequenceHandler:
             except StopIteration:
                 if self.then is not None:
                     return self.then
-                raise RuntimeError(f"SequenceHandler used up after {len(self.replies)} replies") from None
+                raise RuntimeError(
+                    f"SequenceHandler used up after {len(self.replies)} replies"
+                ) from None
 
 
 def system_text(body: dict[str, Any]) -> str:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from tau2.data_model.message import AssistantMessage, Message, ToolCall, UserMessage
 from tau2.data_model.simulation import SimulationRun, TerminationReason
-from tau2.data_model.tasks import Action, Task
+from tau2.data_model.tasks import Action, RewardType, Task
 from tau2.environment.environment import Environment
 from tau2.environment.toolkit import ToolType
 from tau2.registry import registry
@@ -211,12 +211,17 @@ def score_simulation(
 
 
 def disagreements(checks: Checks | None, sim: SimulationRun) -> list[str]:
-    """Where the project's checks differ from tau2's ``reward_info`` (empty: they agree)."""
+    """Where the project's checks differ from tau2's ``reward_info`` (empty: they agree).
+
+    The DB checks are compared only where DB is part of the task's reward basis (airline,
+    retail): for telecom tau2 hashes the gold environment without syncing the phone with
+    the line after the gold actions, so its (unused) DB flag can be false on a perfect run.
+    """
     info = sim.reward_info
     if checks is None or info is None or info.db_check is None:
         return []
     out = []
-    if checks.db != info.db_check.db_match:
+    if RewardType.DB in (info.reward_basis or []) and checks.db != info.db_check.db_match:
         out.append(f"db: ours {checks.db}, tau2 {info.db_check.db_match}")
     theirs_comm = {c.info: c.met for c in info.communicate_checks or []}
     if checks.communicate != theirs_comm:

@@ -1,0 +1,32 @@
+"""Load the trained policy of a run folder (``interactcs eval --policy RUN_DIR``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from interactcs.policies.base import Policy
+from interactcs.train.checkpoint import latest_checkpoint
+from interactcs.train.config import TrainConfig
+
+
+def load_run_policy(run_dir: str | Path, *, which: str = "latest", **kwargs: Any) -> Policy:
+    """Policy of ``run_dir`` at its latest checkpoint (``which="initial"``: before training).
+
+    Keyword arguments the policy factory does not know (e.g. ``base_url``) are ignored.
+    """
+    from interactcs.policies.factory import make_policy
+
+    run_dir = Path(run_dir)
+    cfg = TrainConfig.load(run_dir / "config.yaml")
+    ckpt = run_dir / "checkpoints" / "initial" if which == "initial" else latest_checkpoint(run_dir)
+    if ckpt is None:
+        raise FileNotFoundError(f"{run_dir} has no checkpoint yet")
+    policy_dir = ckpt if which == "initial" else ckpt / "policy"
+    kw: dict[str, Any] = {"seed": int(kwargs.get("seed", cfg.seed)), "temperature": cfg.temperature}
+    if cfg.policy.startswith("hf:"):
+        kw.update(max_new_tokens=cfg.max_new_tokens, lora=cfg.lora)
+    policy = make_policy(cfg.policy, **kw)
+    policy.load(policy_dir)  # type: ignore[attr-defined]
+    policy.name = f"{run_dir.name}"  # type: ignore[misc]
+    return policy

@@ -1,0 +1,37 @@
+"""Smoke test of benchmarks/bench_llm_sim.py on a few dialogues (kept tiny and fast)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_llm_sim.py"
+
+
+@pytest.mark.parametrize("server", ["thread", "process"])
+def test_bench_runs_and_counts(server: str) -> None:
+    spec = importlib.util.spec_from_file_location("bench_llm_sim", BENCH)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = bench.main(
+        [
+            "--dialogues",
+            "6",
+            "--delay",
+            "0.01",
+            "--max-k",
+            "3",
+            "--repeats",
+            "1",
+            "--server",
+            server,
+            "--json",
+        ]
+    )
+    assert out["requests_match"] and out["turn_counts_as_scripted"]
+    assert out["dialogues_ended_as_scripted"] == 6
+    assert out["max_sequential_requests"] == 1 + 2 * 3
+    assert 0 < out["efficiency"] <= 1.05
