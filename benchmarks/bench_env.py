@@ -44,7 +44,9 @@ def record_texts(scenarios: Sequence[Scenario], seed: int) -> list[list[str]]:
     return out
 
 
-def time_replay(scenarios: Sequence[Scenario], texts: list[list[str]], seed: int) -> tuple[list[int], list[int]]:
+def time_replay(
+    scenarios: Sequence[Scenario], texts: list[list[str]], seed: int
+) -> tuple[list[int], list[int]]:
     """Replay recorded texts; return per-step and per-reset times in nanoseconds."""
     env = ServiceEnv(OfflinePersonaSimulator())
     steps, resets = [], []

@@ -19,11 +19,14 @@ so no schedule can beat ``ideal = max_i(requests_i) * delay``. ``efficiency = id
 (wall = the whole ``run_dialogues`` call: event loop, HTTP clients, env, parsing). A rollout
 that serialised the dialogues would score about ``1 / dialogues``.
 
-What bounds it. The client, the server and the rollout share one Python process (and the
-server's thread shares the GIL): every request costs roughly 1 ms of CPU (mostly httpx),
-paid once per request in every round, so with 64 dialogues a round costs ``delay`` plus
-~60 ms. ``overhead_ms_per_request`` reports it; efficiency approaches 1 as the delay grows
-toward real LLM latencies (seconds).
+What bounds it. Every request costs the rollout process roughly 1 ms of CPU (mostly
+httpx; more when the server runs in the same process and shares the GIL), paid for each
+request of a round, so with 64 dialogues a round costs ``delay`` plus ~60 ms. ``overhead_ms_per_request`` reports it; efficiency approaches 1 as the delay grows
+toward real LLM latencies (seconds). On a shared machine the rollout also waits for a core:
+``load_avg_1min`` says how busy the machine was, and ``efficiency_est_idle_cpu`` =
+``ideal / (ideal + cpu_s)`` estimates the efficiency with a core to itself.
+``--server process`` (default) forks the scripted server into its own process, like a
+real LLM server; ``--server thread`` keeps it in this process.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
+import os
 import re
 import statistics
 import sys
@@ -173,6 +177,8 @@ def run_once(n: int, delay: float, max_k: int, max_turns: int, server: str) -> d
         "cpu_s": cpu,
         "ideal_s": ideal,
         "efficiency": ideal / wall,
+        # if this process had a core to itself: its CPU work all on the critical path
+        "efficiency_est_idle_cpu": ideal / (ideal + cpu),
         "requests": n_requests,
         "requests_match": n_requests == sum(seq),
         "max_sequential_requests": max(seq),
@@ -214,6 +220,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "efficiency": statistics.median(eff),
         "efficiency_runs": eff,
         "target_efficiency": 0.9,
+        "load_avg_1min": os.getloadavg()[0],
+        "cpu_cores": os.cpu_count(),
         **{k: v for k, v in mid.items() if k != "efficiency"},
     }
     if args.json:

@@ -31,7 +31,7 @@ from interactcs.env.prompt import render_agent_output
 from interactcs.env.service_env import ServiceEnv
 from interactcs.policies.base import DialogueState
 from interactcs.policies.factory import make_policy
-from interactcs.policies.rule import _rng, plan_turn, read_case
+from interactcs.policies.rule import _item, _rng, plan_turn, read_case
 from interactcs.policies.templates import render_plan
 from interactcs.scenarios.loaders import load_scenarios
 from interactcs.scenarios.schema import Scenario
@@ -66,7 +66,7 @@ def oracle_actor(sim: OfflinePersonaSimulator) -> Actor:
                 plan = ["issue_voucher"]
             elif not notes.offered:
                 plan = ["offer_voucher"]
-        think, response, action = render_plan(plan, scenario, _rng(0, state))
+        think, response, action = render_plan(plan, scenario, _rng(0, state), item=_item(state))
         return render_agent_output(think, response, action)
 
     return act
@@ -111,8 +111,13 @@ def _mean(xs: Sequence[float]) -> float | None:
 def summarize(trajs: Sequence[Trajectory]) -> dict[str, Any]:
     """Sat mean, V-rate, finish rate, mean turns, sat by need and by category."""
     sat = [float(t.satisfaction if t.satisfaction is not None else 1) for t in trajs]
-    by_need = {k: _mean([s for s, t in zip(sat, trajs, strict=True) if t.need == k]) for k in range(1, 5)}
-    by_cat = {k: _mean([s for s, t in zip(sat, trajs, strict=True) if t.category == k]) for k in range(1, 6)}
+    by_need = {
+        k: _mean([s for s, t in zip(sat, trajs, strict=True) if t.need == k]) for k in range(1, 5)
+    }
+    by_cat = {
+        k: _mean([s for s, t in zip(sat, trajs, strict=True) if t.category == k])
+        for k in range(1, 6)
+    }
     ends: dict[str, int] = {}
     for t in trajs:
         ends[t.end_reason] = ends.get(t.end_reason, 0) + 1
@@ -145,7 +150,9 @@ def calibrate(
         for agent in agents:
             actor = oracle_actor(sim) if agent == "oracle" else policy_actor(agent, seed)
             t0 = time.perf_counter()
-            trajs = run_dialogues_sync(actor, sim, scenarios, seed=seed, max_turns=max_turns, agent=agent)
+            trajs = run_dialogues_sync(
+                actor, sim, scenarios, seed=seed, max_turns=max_turns, agent=agent
+            )
             row = {"agent": agent, "scene": scene, **summarize(trajs)}
             row["seconds"] = round(time.perf_counter() - t0, 3)
             rows.append(row)
@@ -182,7 +189,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="print JSON rows instead of a table")
     args = ap.parse_args(argv)
     rows = calibrate(
-        args.agents.split(","), args.scenes.split(","), n=args.n, seed=args.seed, max_turns=args.max_turns
+        args.agents.split(","),
+        args.scenes.split(","),
+        n=args.n,
+        seed=args.seed,
+        max_turns=args.max_turns,
     )
     print(json.dumps(rows, indent=1) if args.json else format_table(rows))
     return 0

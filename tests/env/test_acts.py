@@ -24,7 +24,11 @@ from interactcs.env.acts import detect_acts, is_repeat
         ("Can you describe what the burger looked like?", {A.PROBE_DETAIL}, set()),
         ("Is there anything else I can help with?", {A.CLOSE}, {A.PROBE_DETAIL}),
         ("Under our policy I can only offer vouchers.", {A.EXPLAIN_POLICY}, set()),
-        ("Unfortunately I can\u2019t send a replacement meal.", {A.EXPLAIN_POLICY}, {A.OUT_OF_SCOPE_PROMISE}),
+        (
+            "Unfortunately I can\u2019t send a replacement meal.",
+            {A.EXPLAIN_POLICY},
+            {A.OUT_OF_SCOPE_PROMISE},
+        ),
         ("We'll send you a fresh meal right away!", {A.OUT_OF_SCOPE_PROMISE}, set()),
         ("Someone from our team will get back to you tomorrow.", {A.OUT_OF_SCOPE_PROMISE}, set()),
         ("My manager will call you this evening.", {A.OUT_OF_SCOPE_PROMISE}, set()),
@@ -35,6 +39,8 @@ from interactcs.env.acts import detect_acts, is_repeat
         ("I've refunded the delivery fee.", {A.CLAIM_REFUND}, set()),
         ("I've just added a coupon to your account.", {A.CLAIM_VOUCHER}, {A.OFFER_VOUCHER}),
         ("A voucher has been issued.", {A.CLAIM_VOUCHER}, set()),
+        ("Once I've issued a voucher, you'll see it in the app.", set(), {A.CLAIM_VOUCHER}),
+        ("If the refund has been processed, it shows in the app.", set(), {A.CLAIM_REFUND}),
         ("How about a voucher for your next order?", {A.OFFER_VOUCHER}, {A.CLAIM_VOUCHER}),
         ("I'd be happy to offer you some compensation.", {A.OFFER_VOUCHER}, set()),
         ("I can't give you any compensation.", {A.REFUSE_VOUCHER}, {A.OFFER_VOUCHER}),
@@ -82,7 +88,10 @@ def test_is_repeat() -> None:
 
 
 def test_detection_is_fast() -> None:
-    texts = [f"Sorry about the order {i}. Could you send a photo of item {i}? We can't refund to cards." for i in range(500)]
+    texts = [
+        f"Sorry about the order {i}. Could you send a photo of item {i}? We can't refund to cards."
+        for i in range(500)
+    ]
     t0 = time.perf_counter()
     for t in texts:
         detect_acts(t, "chat")

@@ -19,7 +19,9 @@ def P(text: str, issued: bool = False, **kw: object) -> AgentTurn:
 def test_valid_chat_and_voucher() -> None:
     t = P("<think>ask first</think><response>Which item was cold?</response><action>chat</action>")
     assert t.ok and (t.think, t.response, t.action) == ("ask first", "Which item was cold?", "chat")
-    v = P("<think>x</think>\n<response> I've issued a voucher. </response>\n<action> Voucher </action>")
+    v = P(
+        "<think>x</think>\n<response> I've issued a voucher. </response>\n<action> Voucher </action>"
+    )
     assert v.ok and v.action == "voucher" and v.response == "I've issued a voucher."
 
 
@@ -39,9 +41,15 @@ def test_empty_think_is_allowed() -> None:
         ("<think>x</think><action>chat</action>", "missing <response>"),
         ("<think>x</think><response>Hi</response>", "missing <action>"),
         ("<think>x</think><response>Hi<action>chat</action>", "unclosed <response>"),
-        ("<think>x</think><response>a</response><response>b</response><action>chat</action>", "duplicated <response>"),
+        (
+            "<think>x</think><response>a</response><response>b</response><action>chat</action>",
+            "duplicated <response>",
+        ),
         ("<think>x<response>Hi</response></think><action>chat</action>", "nested"),
-        ("<think>x</think></response>Hi<response><action>chat</action>", "</response> before <response>"),
+        (
+            "<think>x</think></response>Hi<response><action>chat</action>",
+            "</response> before <response>",
+        ),
         ("", "missing <think>"),
         ("just some text", "missing <think>"),
     ],
@@ -62,12 +70,18 @@ def test_unknown_action_is_a_failure_not_chat() -> None:
     assert t.status is FormatStatus.UNKNOWN_ACTION and t.action == "refund"
     assert "refund" in t.detail
     # the release's behaviour, available as an option
-    r = P("<think>x</think><response>Let me check.</response><action>refund</action>", unknown_action_as_chat=True)
+    r = P(
+        "<think>x</think><response>Let me check.</response><action>refund</action>",
+        unknown_action_as_chat=True,
+    )
     assert r.ok and r.action == "chat"
 
 
 def test_blank_action_is_unknown() -> None:
-    assert P("<think>x</think><response>Hi.</response><action> </action>").status is FormatStatus.UNKNOWN_ACTION
+    assert (
+        P("<think>x</think><response>Hi.</response><action> </action>").status
+        is FormatStatus.UNKNOWN_ACTION
+    )
 
 
 def test_second_voucher() -> None:
@@ -89,14 +103,21 @@ def test_custom_action_set() -> None:
         ("I've issued a voucher to your account.", "chat", False, FormatStatus.CONTRADICTION),
         ("Your voucher has been added to your account.", "chat", False, FormatStatus.CONTRADICTION),
         ("As mentioned, I've already issued a voucher.", "chat", True, FormatStatus.OK),
-        ("I can't offer any compensation for this order.", "voucher", False, FormatStatus.CONTRADICTION),
+        (
+            "I can't offer any compensation for this order.",
+            "voucher",
+            False,
+            FormatStatus.CONTRADICTION,
+        ),
         ("No voucher this time, sorry.", "voucher", False, FormatStatus.CONTRADICTION),
         ("I can't refund your card, but I've issued a voucher.", "voucher", False, FormatStatus.OK),
         ("I could offer you a voucher, would that help?", "chat", False, FormatStatus.OK),
         ("I can't offer any compensation for this order.", "chat", False, FormatStatus.OK),
     ],
 )
-def test_response_action_agreement(response: str, action: str, issued: bool, status: FormatStatus) -> None:
+def test_response_action_agreement(
+    response: str, action: str, issued: bool, status: FormatStatus
+) -> None:
     assert P(render_agent_output("x", response, action), issued=issued).status is status
 
 
@@ -106,8 +127,24 @@ def test_non_string_input_does_not_raise() -> None:
 
 
 _tagish = st.sampled_from(
-    ["<think>", "</think>", "<response>", "</response>", "<action>", "</action>", "chat", "voucher",
-     "< action >", "<", ">", "/", "I've issued a voucher", "no compensation", " ", "\n"]
+    [
+        "<think>",
+        "</think>",
+        "<response>",
+        "</response>",
+        "<action>",
+        "</action>",
+        "chat",
+        "voucher",
+        "< action >",
+        "<",
+        ">",
+        "/",
+        "I've issued a voucher",
+        "no compensation",
+        " ",
+        "\n",
+    ]
 )
 
 

@@ -12,7 +12,15 @@ from interactcs.env.prompt import agent_system_prompt, render_agent_output
 from interactcs.env.service_env import ServiceEnv
 from interactcs.scenarios.fixtures import small_scenarios
 from interactcs.scenarios.schema import COMPLAINT_TYPES, Scenario
-from interactcs.types import AgentTurn, EndReason, FormatStatus, Message, SystemState, Trajectory, UserReply
+from interactcs.types import (
+    AgentTurn,
+    EndReason,
+    FormatStatus,
+    Message,
+    SystemState,
+    Trajectory,
+    UserReply,
+)
 from interactcs.users.base import SyncUserSession
 from interactcs.users.offline import OfflinePersonaSimulator
 
@@ -72,7 +80,17 @@ def test_prompt_hides_complaint_and_shows_signals(scenario: Scenario) -> None:
     assert scenario.order.food_info in prompt and "rcTag: " in prompt
     assert COMPLAINT_TYPES[scenario.order.complaint] not in prompt
     assert scenario.demand.name not in prompt and scenario.persona.summary not in prompt
-    for rule in ("card", "redeliver", "contact", "AI", "English", "evidence", "<think>", "voucher"):
+    for rule in (
+        "card",
+        "new delivery",
+        "manager",
+        "contact",
+        "AI",
+        "English",
+        "evidence",
+        "<think>",
+        "voucher",
+    ):
         assert rule.lower() in prompt.lower(), rule
 
 
@@ -95,14 +113,16 @@ def test_voucher_costs_and_system_state(scenario: Scenario) -> None:
     env.step(CHAT)
     env.step(VOUCHER)
     assert [s.voucher_issued for s in sim.last.seen] == [False, True]
-    assert sim.last.seen[1].actions_taken == {"chat": 1, "voucher": 1} and sim.last.seen[1].turn == 2
+    assert (
+        sim.last.seen[1].actions_taken == {"chat": 1, "voucher": 1} and sim.last.seen[1].turn == 2
+    )
     env.step(CHAT)
     traj = env.trajectory()
     assert [t.costs for t in traj.turns] == [{}, {"voucher": 1.0}, {}]
     assert traj.total_cost() == 1.0 and traj.voucher_issued
     # the simulator sees responses only, never think or tags
     assert all("<" not in m.content for m in sim.last.histories[-1])
-    assert env.state().messages[2].content == VOUCHER  # the agent sees its raw outputs
+    assert env.state().messages[3].content == VOUCHER  # the agent sees its raw outputs
 
 
 def test_second_voucher_is_a_format_failure(scenario: Scenario) -> None:
@@ -163,7 +183,9 @@ def test_policy_failure_truncates(scenario: Scenario) -> None:
     _, r, term, trunc, _ = env.step("", policy_failure="timeout")
     traj = env.trajectory()
     assert trunc and not term and r == 0.0 and traj.end_reason == EndReason.POLICY_FAILURE
-    assert not traj.finished and traj.failures == [{"type": "policy", "turn": 0, "detail": "timeout"}]
+    assert not traj.finished and traj.failures == [
+        {"type": "policy", "turn": 0, "detail": "timeout"}
+    ]
 
 
 def test_custom_costs_with_two_types(scenario: Scenario) -> None:
@@ -192,7 +214,9 @@ class AsyncOnly:
         await asyncio.sleep(0)
         return UserReply("hello")
 
-    async def arespond(self, agent: AgentTurn, history: list[Message], system: SystemState) -> UserReply:
+    async def arespond(
+        self, agent: AgentTurn, history: list[Message], system: SystemState
+    ) -> UserReply:
         await asyncio.sleep(0)
         return UserReply("done", end=True, satisfaction=5)
 
@@ -222,7 +246,13 @@ def test_offline_dialogue_fills_acts_and_round_trips(scenario: Scenario) -> None
     env = ServiceEnv(OfflinePersonaSimulator())
     env.reset(scenario, seed=3)
     while not env.done:
-        env.step(CHAT if env.state().turn_index < 1 else VOUCHER if not env.state().voucher_issued else CHAT)
+        env.step(
+            CHAT
+            if env.state().turn_index < 1
+            else VOUCHER
+            if not env.state().voucher_issued
+            else CHAT
+        )
     traj = env.trajectory()
     assert traj.turns[0].acts == ["apologize", "probe_detail"]
     assert "issue_voucher" in traj.turns[1].acts

@@ -58,7 +58,10 @@ def test_tiny_model_loads_like_any_hf_model(tiny_model_dir: Path) -> None:
         tokenize=False,
         add_generation_prompt=True,
     )
-    assert text == "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nU<|im_end|>\n<|im_start|>assistant\n"
+    assert (
+        text
+        == "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nU<|im_end|>\n<|im_start|>assistant\n"
+    )
     ids = tok(text, add_special_tokens=False)["input_ids"]
     assert tok.decode(ids) == text  # byte-level BPE round-trips exactly
 
@@ -114,7 +117,9 @@ def test_generation_logprobs_match_forward_pass(policy: HFPolicy) -> None:
     ids = torch.tensor([prompt_ids + gen.token_ids])
     with torch.no_grad():
         lp = policy.token_logprobs({"input_ids": ids, "attention_mask": torch.ones_like(ids)})
-    torch.testing.assert_close(lp[0, len(prompt_ids) :], torch.tensor(gen.logprobs), atol=1e-4, rtol=0)
+    torch.testing.assert_close(
+        lp[0, len(prompt_ids) :], torch.tensor(gen.logprobs), atol=1e-4, rtol=0
+    )
 
 
 def test_token_logprobs_match_manual_and_padding(policy: HFPolicy) -> None:
@@ -136,7 +141,7 @@ def test_token_logprobs_match_manual_and_padding(policy: HFPolicy) -> None:
                 ids[i, sl], mask[i, sl] = torch.tensor(r), 1
             lp, ent = policy.token_logprobs_and_entropy({"input_ids": ids, "attention_mask": mask})
             assert lp.shape == ent.shape == (2, width)
-            for i, r in enumerate(rows):
+            for i in range(len(rows)):
                 got = lp[i][mask[i].bool()]
                 torch.testing.assert_close(got, torch.tensor(manual[i]), atol=1e-5, rtol=0)
             assert (lp[mask == 0] == 0).all() and (ent[mask == 0] == 0).all()
@@ -147,7 +152,9 @@ def test_token_logprobs_match_manual_and_padding(policy: HFPolicy) -> None:
 def test_entropy_value(policy: HFPolicy) -> None:
     ids = torch.tensor([policy.tokenizer("cold food", add_special_tokens=False)["input_ids"]])
     with torch.no_grad():
-        _, ent = policy.token_logprobs_and_entropy({"input_ids": ids, "attention_mask": torch.ones_like(ids)})
+        _, ent = policy.token_logprobs_and_entropy(
+            {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
+        )
         p = policy.model(input_ids=ids).logits[0, 0].softmax(-1)
     torch.testing.assert_close(ent[0, 1], -(p * p.log()).sum(), atol=1e-5, rtol=0)
 
@@ -172,9 +179,10 @@ def test_lora_trains_only_adapter_and_saves_merged(tiny_model_dir: Path, tmp_pat
     pol = HFPolicy(tiny_model_dir, lora=LoraSpec(r=4, alpha=8), temperature=0.0)
     trainable = [n for n, p in pol.model.named_parameters() if p.requires_grad]
     assert trainable and all("lora_" in n for n in trainable)
-    assert sum(p.numel() for p in pol.trainable_parameters()) < sum(
-        p.numel() for p in pol.model.parameters()
-    ) / 5
+    assert (
+        sum(p.numel() for p in pol.trainable_parameters())
+        < sum(p.numel() for p in pol.model.parameters()) / 5
+    )
     frozen = {n: p.detach().clone() for n, p in pol.model.named_parameters() if not p.requires_grad}
     opt = torch.optim.SGD(pol.trainable_parameters(), lr=0.5)
     ids = torch.tensor([[5, 6, 7, 8, 9]])
@@ -205,7 +213,9 @@ def test_lora_trains_only_adapter_and_saves_merged(tiny_model_dir: Path, tmp_pat
 def _state(i: int, n_user: int) -> DialogueState:
     msgs = [Message("user", "The soup was cold.")]
     for k in range(n_user - 1):
-        msgs += [Message("agent", "<think>t</think><response>Sorry.</response><action>chat</action>")]
+        msgs += [
+            Message("agent", "<think>t</think><response>Sorry.</response><action>chat</action>")
+        ]
         msgs += [Message("user", f"Still cold {k}.")]
     return DialogueState(
         scenario=_scenario(f"s{i}"),
@@ -247,3 +257,26 @@ def test_registered_factory(tiny_model_dir: Path) -> None:
     assert isinstance(pol, HFPolicy) and pol.name == f"hf:{tiny_model_dir}" and pol.seed == 1
     with pytest.raises(ValueError, match="hf:PATH"):
         make_policy("hf")
+
+
+def test_shared_prefix_prefill_matches_unshared(tiny_model_dir: Path) -> None:
+    """A group's long common system prompt is prefilled once; outputs do not change."""
+    system = "You are the after-sales agent of a food delivery platform. " * 6
+    prompts = [chat_messages(system, [Message("user", "cold " * (i + 1))]) for i in range(4)] + [
+        chat_messages(system, [Message("user", "cold ")])
+    ]  # a duplicate row
+    outs = {}
+    for share in (True, False):
+        pol = HFPolicy(tiny_model_dir, max_new_tokens=8, temperature=1.0, share_prefix=share)
+        outs[share] = [g.token_ids for g in pol.generate(prompts, seeds=[1, 2, 3, 4, 1])]
+        layout = pol._layout(
+            [
+                pol.tokenizer(pol.render_prompt(p), add_special_tokens=False)["input_ids"]
+                for p in prompts
+            ]
+        )
+        assert (layout[0] is not None) == share
+    assert outs[True] == outs[False]
+    assert outs[True][0] == outs[True][4]  # same prompt and seed -> same sample
+    single = HFPolicy(tiny_model_dir, max_new_tokens=8, temperature=1.0)
+    assert single.generate([prompts[2]], seeds=[3])[0].token_ids == outs[True][2]

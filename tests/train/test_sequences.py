@@ -26,7 +26,9 @@ AGENT = [
 USER = ["My noodles arrived cold.", "[Sent Picture: cold noodles] here", "no thanks"]
 
 
-def traj(agent: list[str] = AGENT, user: list[str] = USER, prompt: str | None = "SYSTEM PROMPT") -> Trajectory:
+def traj(
+    agent: list[str] = AGENT, user: list[str] = USER, prompt: str | None = "SYSTEM PROMPT"
+) -> Trajectory:
     turns = [
         Turn(i, u, a, None, None, None, FormatStatus.OK, reply=(user + ["bye"])[i + 1])
         for i, (u, a) in enumerate(zip(user, agent, strict=True))
@@ -131,9 +133,13 @@ _text = st.text(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(agent=st.lists(_text, min_size=1, max_size=3), user=st.lists(_text, min_size=3, max_size=3))
-def test_property_masked_tokens_are_exactly_agent_texts(tok, agent: list[str], user: list[str]) -> None:
+def test_property_masked_tokens_are_exactly_agent_texts(
+    tok, agent: list[str], user: list[str]
+) -> None:
     t = traj(agent, user[: len(agent)])
     b = build_sequences(tok, [t])
     ids, turn = b.input_ids[0], b.turn_index[0]

@@ -98,7 +98,9 @@ def test_micro_batches_give_the_same_update(tiny_model_dir: Path) -> None:
         pol = HFPolicy(tiny_model_dir)
         cfg = SFTConfig(epochs=1, lr=1e-3, batch_size=4, micro_batch_size=micro)
         res = run_sft(pol, trajs, cfg)
-        params.append((res.first_loss, torch.cat([p.flatten() for p in pol.trainable_parameters()])))
+        params.append(
+            (res.first_loss, torch.cat([p.flatten() for p in pol.trainable_parameters()]))
+        )
     assert params[0][0] == pytest.approx(params[1][0], abs=1e-5)
     torch.testing.assert_close(params[0][1], params[1][1], atol=1e-5, rtol=0)
 
@@ -140,7 +142,11 @@ def test_cli_sft(tiny_model_dir: Path, tmp_path: Path) -> None:
     args += ["--epochs", "1", "--lr", "1e-3", "--batch-size", "2", "--lora", "--lora-r", "4"]
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output
-    assert (out / "model" / "config.json").is_file() and not (out / "model" / "adapter_config.json").exists()
+    assert (out / "model" / "config.json").is_file() and not (
+        out / "model" / "adapter_config.json"
+    ).exists()
     assert len((out / "sft_metrics.jsonl").read_text().splitlines()) == 2
-    bad = CliRunner().invoke(app, ["sft", "--data", str(data), "--policy", "api:gpt", "--out", str(out)])
+    bad = CliRunner().invoke(
+        app, ["sft", "--data", str(data), "--policy", "api:gpt", "--out", str(out)]
+    )
     assert bad.exit_code != 0

@@ -8,7 +8,12 @@ import pytest
 
 from interactcs.llm.openai_client import OpenAIChatClient
 from interactcs.scenarios.fixtures import small_scenarios
-from interactcs.testing.openai_server import Reply, ScriptedServer, SequenceHandler
+from interactcs.testing.openai_server import (
+    Reply,
+    ScriptedServer,
+    SequenceHandler,
+    agent_turns_seen,
+)
 from interactcs.types import AgentTurn, Message, SystemState
 from interactcs.users.base import SIMULATORS
 from interactcs.users.llm_sim import LLMUserSimulator
@@ -111,6 +116,7 @@ def test_unparseable_reply_is_repaired() -> None:
     assert last[-2] == {"role": "assistant", "content": "Agent: hello"}
     assert last[-1]["role"] == "user" and last[-1]["content"].startswith(REPAIR_PREFIX)
     assert sum(m["content"].startswith(REPAIR_PREFIX) for m in last if m["role"] == "user") == 2
+    assert agent_turns_seen(srv.requests[-1]) == 1  # the scripted server skips repair notes
 
 
 def test_unrepairable_reply_is_a_recorded_failure_without_score() -> None:

@@ -27,29 +27,42 @@ def eval_tau2(
     ),
     policy: str = typer.Option(..., help="replay-gold | api:MODEL | hf:PATH | RUN_DIR"),
     user: str = typer.Option("scripted", help="scripted | llm:MODEL (tau2's LLM user simulator)"),
-    out: Path = typer.Option(..., help="output folder (must not hold an earlier tau2 run unless --overwrite)"),
+    out: Path = typer.Option(
+        ..., help="output folder (must not hold an earlier tau2 run unless --overwrite)"
+    ),
     trials: int = typer.Option(1, help="trials per task: pass^k is reported for k = 1..trials"),
     num_tasks: int = typer.Option(None, help="only the first N tasks of the split (default: all)"),
     task_id: list[str] = typer.Option(None, help="only these task ids (repeatable)"),
     split: str = typer.Option("base", help="tau2 task split: base (all tasks) | test | train"),
-    base_url: str = typer.Option(None, help="OpenAI-compatible URL of the policy server (api:), e.g. http://127.0.0.1:8000/v1; also used for llm: unless --user-base-url"),
+    base_url: str = typer.Option(
+        None,
+        help="OpenAI-compatible URL of the policy server (api:), e.g. http://127.0.0.1:8000/v1; also used for llm: unless --user-base-url",
+    ),
     user_base_url: str = typer.Option(None, help="OpenAI-compatible URL of the user model"),
-    api_key_env: str = typer.Option("OPENAI_API_KEY", help="environment variable with the policy server's key (never written)"),
-    user_api_key_env: str = typer.Option(None, help="environment variable with the user model's key (default: --api-key-env)"),
+    api_key_env: str = typer.Option(
+        "OPENAI_API_KEY", help="environment variable with the policy server's key (never written)"
+    ),
+    user_api_key_env: str = typer.Option(
+        None, help="environment variable with the user model's key (default: --api-key-env)"
+    ),
     temperature: float = typer.Option(0.0, help="policy sampling temperature"),
     user_temperature: float = typer.Option(0.0, help="user-simulator temperature"),
     max_steps: int = typer.Option(200, help="tau2 step cap per simulation"),
     max_new_tokens: int = typer.Option(512, help="token cap per agent turn (hf: policies)"),
-    concurrency: int = typer.Option(4, help="simulations at once (api:/llm:; hf: runs one at a time)"),
+    concurrency: int = typer.Option(
+        4, help="simulations at once (api:/llm:; hf: runs one at a time)"
+    ),
     seed: int = typer.Option(300, help="run seed (tau2's default is 300)"),
     overwrite: bool = typer.Option(False, help="replace the files of an earlier run in --out"),
-    log_level: str = typer.Option("WARNING", help="level of tau2's own logs"),
+    log_level: str = typer.Option(
+        "ERROR", help="level of tau2's own (loguru) logs: DEBUG | INFO | WARNING | ERROR"
+    ),
 ) -> None:
     """Evaluate POLICY on tau2-bench; writes tau2's results files plus tau2_summary.json/.md."""
     from interactcs.integrations.tau2 import require_tau2
 
     try:
-        require_tau2()
+        require_tau2(log_level=log_level)
     except ImportError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
@@ -57,7 +70,7 @@ def eval_tau2(
         DOMAINS,
         SPLITS,
         Tau2EvalConfig,
-        configure_logs,
+        check_fresh,
         count_simulations,
         run_eval,
     )
@@ -67,11 +80,10 @@ def eval_tau2(
     if bad or split not in SPLITS:
         console.print(f"[red]domains must be among {DOMAINS} and split among {SPLITS}[/red]")
         raise typer.Exit(2)
-    configure_logs(log_level)
     try:
         cfg = Tau2EvalConfig(
             domains=domains, policy=policy, user=user, out=out, trials=trials,
-            num_tasks=num_tasks, task_ids=list(task_id) or None, split=split,
+            num_tasks=num_tasks, task_ids=list(task_id or []) or None, split=split,
             base_url=base_url, user_base_url=user_base_url, api_key_env=api_key_env,
             user_api_key_env=user_api_key_env, temperature=temperature,
             user_temperature=user_temperature, max_steps=max_steps,
@@ -81,15 +93,17 @@ def eval_tau2(
     except ValueError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
-    total = count_simulations(cfg)
     try:
-        with progress_bar(total, f"tau2 {policy} vs {user}") as advance:
-            run_eval(cfg, progress=advance)
+        check_fresh(cfg)
     except FileExistsError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
-    console.print((cfg.out / "tau2_summary.md").read_text())
-    console.print(f"wrote {cfg.out / 'tau2_summary.json'}, {cfg.out / 'tau2_summary.md'} and {cfg.out / 'tau2'}/")
+    with progress_bar(count_simulations(cfg), f"tau2 {policy} vs {user}") as advance:
+        run_eval(cfg, progress=advance)
+    typer.echo((cfg.out / "tau2_summary.md").read_text())
+    console.print(
+        f"wrote {cfg.out / 'tau2_summary.json'}, {cfg.out / 'tau2_summary.md'} and {cfg.out / 'tau2'}/"
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -302,6 +302,7 @@ _TRIGGERS: dict[str, tuple[str, ...]] = {
 }
 
 
+_CLAIMS = frozenset({CLAIM_VOUCHER, CLAIM_REFUND})
 _PLAIN_RUN = tuple((n, p, _TRIGGERS[n]) for n, p in _PLAIN.items())
 _NEGATABLE_RUN = tuple((n, p, _TRIGGERS[n]) for n, p in _NEGATABLE.items())
 
@@ -333,11 +334,28 @@ def _negated(text: str, start: int) -> bool:
     return _NEGATION.search(seg) is not None
 
 
-def _found_unnegated(pattern: re.Pattern[str], text: str) -> tuple[bool, bool]:
-    """Return (an un-negated match exists, a negated match exists)."""
+_CONDITIONAL = re.compile(r"\b(?:if|once|when|as soon as|after|before|until)\b")
+
+
+def _conditional(text: str, start: int) -> bool:
+    """True when the clause before ``start`` makes the statement hypothetical ("once I've ...")."""
+    seg = text[max(0, start - 40) : start]
+    breaks = list(_CLAUSE_BREAK.finditer(seg))
+    if breaks:
+        seg = seg[breaks[-1].end() :]
+    return _CONDITIONAL.search(seg) is not None
+
+
+def _found_unnegated(
+    pattern: re.Pattern[str], text: str, claims: bool = False
+) -> tuple[bool, bool]:
+    """Return (an un-negated match exists, a negated match exists).
+
+    With ``claims``, a hypothetical clause ("once I've issued a voucher") also discounts.
+    """
     pos, neg = False, False
     for m in pattern.finditer(text):
-        if _negated(text, m.start()):
+        if _negated(text, m.start()) or (claims and _conditional(text, m.start())):
             neg = True
         else:
             pos = True
@@ -386,7 +404,7 @@ def _detect(response: str, action: str | None) -> frozenset[str]:
     for name, pattern, triggers in _NEGATABLE_RUN:
         for t in triggers:
             if t in text:
-                pos, neg = _found_unnegated(pattern, text)
+                pos, neg = _found_unnegated(pattern, text, name in _CLAIMS)
                 if pos:
                     acts.add(name)
                 elif neg and name == OUT_OF_SCOPE_PROMISE:

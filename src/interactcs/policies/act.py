@@ -9,7 +9,8 @@ Features of a dialogue state (all agent-visible), concatenated, shape (F,):
 
 - hashed bag of words (unigrams + bigrams) of the latest user message (``HASH_DIM``) and of
   all user messages so far (``HASH_DIM``, log-scaled counts);
-- agent turn index one-hot (``MAX_T`` buckets), voucher already issued, ``rc_tag``;
+- agent turn index one-hot (``MAX_T`` buckets), voucher already issued, ``rc_tag``,
+  evidence (``[Sent Picture: …]``) seen so far / in the latest message;
 - previous strategies: counts (clipped at 3, /3) and the last one (one-hot + "none").
 
 The network is an MLP ``F -> hidden -> A``; ``issue_voucher`` is masked out once a voucher
@@ -35,10 +36,11 @@ from interactcs.policies.templates import STRATEGIES, render_strategy
 
 HASH_DIM = 256
 MAX_T = 8
+_PICTURE = "[sent picture"
 _WORD = re.compile(r"[a-z']+|\[sent picture")
 VOUCHER_ID = STRATEGIES.index("issue_voucher")
 N_ACTIONS = len(STRATEGIES)
-FEATURE_DIM = 2 * HASH_DIM + MAX_T + 2 + 2 * N_ACTIONS + 1
+FEATURE_DIM = 2 * HASH_DIM + MAX_T + 4 + 2 * N_ACTIONS + 1
 
 
 def _hash_bow(text: str, out: np.ndarray, offset: int) -> None:
@@ -63,7 +65,9 @@ def featurize(state: DialogueState) -> np.ndarray:
     o += MAX_T
     x[o] = float(state.voucher_issued)
     x[o + 1] = float(state.scenario.order.rc_tag)
-    o += 2
+    x[o + 2] = float(any(_PICTURE in m.lower() for m in user_msgs))  # evidence seen so far
+    x[o + 3] = float(bool(user_msgs) and _PICTURE in user_msgs[-1].lower())  # evidence just now
+    o += 4
     last = N_ACTIONS  # "none"
     for turn in state.turns:
         sid = turn.policy_meta.get("strategy")
@@ -113,7 +117,9 @@ class ActCritic(nn.Module):
 class ActPolicy:
     """Trainable act-level policy (see module docstring)."""
 
-    def __init__(self, *, hidden: int = 64, seed: int = 0, temperature: float = 1.0, **_: Any) -> None:
+    def __init__(
+        self, *, hidden: int = 64, seed: int = 0, temperature: float = 1.0, **_: Any
+    ) -> None:
         self.name = "act"
         torch.manual_seed(seed)
         self.module = ActNet(hidden)
@@ -143,8 +149,10 @@ class ActPolicy:
             think, response, action = render_strategy(STRATEGIES[a], s.scenario, self._render_rng)
             texts.append(render_agent_output(think, response, action))
             s.extra["turn_meta"] = {
-                "strategy": int(a), "strategy_name": STRATEGIES[a],
-                "features": _pack(f), "valid": v.astype(int).tolist(),
+                "strategy": int(a),
+                "strategy_name": STRATEGIES[a],
+                "features": _pack(f),
+                "valid": v.astype(int).tolist(),
             }
         return texts
 
@@ -167,7 +175,9 @@ class ActPolicy:
                 actions[i, t] = int(meta["strategy"])
                 mask[i, t] = 1.0
                 token_turn[i, t] = int(first_rows[i]) + t
-        return PolicyBatch({"features": feats, "valid": valid, "actions": actions}, mask, token_turn)
+        return PolicyBatch(
+            {"features": feats, "valid": valid, "actions": actions}, mask, token_turn
+        )
 
     def logprobs(self, batch: PolicyBatch) -> tuple[torch.Tensor, torch.Tensor]:
         logits = self.module(batch.tensors["features"], batch.tensors["valid"]) / self.temperature
@@ -180,7 +190,9 @@ class ActPolicy:
     def save(self, path: str | Path) -> None:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
-        torch.save({"state_dict": self.module.state_dict(), "hidden": self.hidden}, path / "act_policy.pt")
+        torch.save(
+            {"state_dict": self.module.state_dict(), "hidden": self.hidden}, path / "act_policy.pt"
+        )
 
     def load(self, path: str | Path) -> None:
         blob = torch.load(Path(path) / "act_policy.pt", weights_only=False)
@@ -207,3 +219,49 @@ def _factory(arg: str | None = None, **kw: Any) -> ActPolicy:
     if arg:
         policy.load(arg)
     return policy
+
+
+def nearest_strategy(plan: list[str]) -> int:
+    """Strategy id whose act set best matches a plan (Jaccard; ties -> lower id)."""
+    from interactcs.policies.templates import STRATEGY_ACTS
+
+    want = set(plan)
+    if "issue_voucher" in want:
+        return VOUCHER_ID
+    best, best_score = 0, -1.0
+    for i, name in enumerate(STRATEGIES):
+        acts = set(STRATEGY_ACTS[name])
+        score = len(acts & want) / len(acts | want)
+        if score > best_score:
+            best, best_score = i, score
+    return best
+
+
+class RuleTeacher:
+    """The SOP rule agent's decisions expressed in the act policy's action space.
+
+    Used for the behaviour-cloning warm start of ``act`` (the paper's SFT stage): each turn
+    the rule agent plans, the plan is mapped to the nearest strategy, rendered with the act
+    policy's templates and recorded in ``turn_meta`` exactly as :class:`ActPolicy` records
+    its own choices, so :meth:`ActPolicy.encode` can train on it.
+    """
+
+    name = "rule-teacher"
+
+    def __init__(self, seed: int = 0) -> None:
+        self._render_rng = random.Random(seed)
+
+    async def aact(self, states: list[DialogueState]) -> list[str]:
+        from interactcs.policies.rule import plan_turn
+
+        texts = []
+        for s in states:
+            a = nearest_strategy(plan_turn(s))
+            valid = valid_actions(s)
+            think, response, action = render_strategy(STRATEGIES[a], s.scenario, self._render_rng)
+            texts.append(render_agent_output(think, response, action))
+            s.extra["turn_meta"] = {
+                "strategy": int(a), "strategy_name": STRATEGIES[a],
+                "features": _pack(featurize(s)), "valid": valid.astype(int).tolist(),
+            }
+        return texts

@@ -43,6 +43,8 @@ def make_policy(spec: str, **kwargs: Any) -> Policy:
         importlib.import_module(module)
     if name not in POLICIES:
         known = sorted(set(POLICIES.available()) | set(_PROVIDERS))
-        raise KeyError(f"unknown policy {spec!r}; choose one of {', '.join(known)} or a run directory")
+        raise KeyError(
+            f"unknown policy {spec!r}; choose one of {', '.join(known)} or a run directory"
+        )
     factory = POLICIES.get(name)
     return factory(arg or None, **kwargs)

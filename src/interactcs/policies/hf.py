@@ -18,7 +18,9 @@ function (:func:`chat_messages`), so training sees the prompts the policy saw.
 
 Generation. One decode loop per ``aact`` call for the whole batch: left padding, explicit
 position ids (so padded and unpadded rows see the same positions), a KV cache, temperature
-and top-p sampling. Each row samples with its **own** ``torch.Generator`` seeded from
+and top-p sampling. The prompt prefix shared by all rows (in a GRPO group: the system prompt,
+often the opening too) is prefilled once and its KV cache copied to every row, so a group
+pays for its long system prompt once per turn instead of once per dialogue. Each row samples with its **own** ``torch.Generator`` seeded from
 (policy seed, scenario id, dialogue id, turn index), so a dialogue's samples do not depend on
 which other dialogues share its batch: batched and one-at-a-time rollouts give the same
 tokens up to floating-point differences of padded matmuls. ``temperature=0`` is greedy.
@@ -142,6 +144,22 @@ def _field(batch: Any, name: str) -> torch.Tensor:
     return value
 
 
+#: shortest common prompt prefix (tokens) worth a separate shared prefill
+_MIN_SHARED_PREFIX = 16
+
+
+def _common_prefix_len(rows: Sequence[Sequence[int]]) -> int:
+    """Length of the longest common prefix of token lists."""
+    first = rows[0]
+    n = min(len(r) for r in rows)
+    for r in rows[1:]:
+        k = 0
+        while k < n and r[k] == first[k]:
+            k += 1
+        n = k
+    return n
+
+
 def _top_p_filter(logits: torch.Tensor, top_p: float) -> torch.Tensor:
     """Set logits outside the smallest set with cumulative probability >= top_p to -inf.
 
@@ -167,6 +185,8 @@ class HFPolicy:
         temperature: sampling temperature; 0 = greedy.
         top_p: nucleus sampling threshold (1 = off).
         seed: base seed of the per-row sampling generators.
+        share_prefix: prefill the prompt prefix that all rows of a batch share (a group's
+            system prompt and opening) once and copy its KV cache to every row.
         trust_remote_code: passed to ``from_pretrained``.
     """
 
@@ -181,6 +201,7 @@ class HFPolicy:
         temperature: float = 1.0,
         top_p: float = 1.0,
         seed: int = 0,
+        share_prefix: bool = True,
         trust_remote_code: bool = False,
     ) -> None:
         from transformers import AutoTokenizer
@@ -193,6 +214,7 @@ class HFPolicy:
         self.temperature = temperature
         self.top_p = top_p
         self.seed = seed
+        self.share_prefix = share_prefix
         self.stats = GenerationStats()
         adapter = (Path(self.path) / "adapter_config.json").is_file()
         base_path = self.path
@@ -365,21 +387,50 @@ class HFPolicy:
             One :class:`Generation` per prompt, in order.
         """
         t0 = time.perf_counter()
-        texts = [self.render_prompt(p) for p in prompts]
-        enc = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
-        ids = enc["input_ids"].to(self.device)
-        mask = enc["attention_mask"].to(self.device)
+        rows = self.tokenizer([self.render_prompt(p) for p in prompts], add_special_tokens=False)[
+            "input_ids"
+        ]
+        prefix, ids, mask = self._layout(rows)
         seeds = seeds if seeds is not None else [self.seed + i for i in range(len(prompts))]
-        new, lps, steps = self._decode(ids, mask, seeds, max_new_tokens or self.max_new_tokens)
-        gens = [self._finish_row(new[i], lps[i], int(mask[i].sum())) for i in range(len(prompts))]
+        max_new = max_new_tokens or self.max_new_tokens
+        new, lps, steps = self._decode(prefix, ids, mask, seeds, max_new)
+        gens = [self._finish_row(new[i], lps[i], len(r)) for i, r in enumerate(rows)]
         st = self.stats
         st.calls += 1
         st.rows += len(prompts)
-        st.prompt_tokens += int(mask.sum())
+        st.prompt_tokens += sum(len(r) for r in rows)
         st.new_tokens += sum(len(g.token_ids) for g in gens)
         st.decode_steps += steps
         st.seconds += time.perf_counter() - t0
         return gens
+
+    def _layout(
+        self, rows: list[list[int]]
+    ) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor]:
+        """Tensors for a batch of prompt token lists, splitting off a shared prefix.
+
+        Without sharing: ``prefix=None``, ``ids`` (B, P) left-padded, ``mask`` (B, P). With a
+        shared prefix of c tokens (e.g. a group's system prompt): ``prefix`` (1, c) is
+        prefilled once, ``ids`` (B, S) holds the left-padded remainders and ``mask`` (B, c + S)
+        covers prefix and remainder (zeros in the middle where a remainder is short).
+        """
+        c = _common_prefix_len(rows) if self.share_prefix and len(rows) > 1 else 0
+        c = min(c, min(len(r) for r in rows) - 1)  # every row keeps >= 1 token to prefill
+        prefix = None
+        if c >= _MIN_SHARED_PREFIX:
+            prefix = torch.tensor([rows[0][:c]], device=self.device)
+            rows = [r[c:] for r in rows]
+        else:
+            c = 0
+        width = max(len(r) for r in rows)
+        pad = self.tokenizer.pad_token_id
+        ids = torch.full((len(rows), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(rows), c + width), dtype=torch.long)
+        mask[:, :c] = 1
+        for i, r in enumerate(rows):
+            ids[i, width - len(r) :] = torch.tensor(r, dtype=torch.long)
+            mask[i, c + width - len(r) :] = 1
+        return prefix, ids.to(self.device), mask.to(self.device)
 
     def _finish_row(self, tokens: torch.Tensor, lps: torch.Tensor, n_prompt: int) -> Generation:
         ids = tokens.tolist()
@@ -412,14 +463,33 @@ class HFPolicy:
         tokens = tokens.clamp(max=logits.size(-1) - 1)
         return tokens, logp.gather(-1, tokens[:, None]).squeeze(-1)
 
+    def _cache_of(self, out: Any) -> Any:
+        return getattr(out, self._cache_kw, None) or getattr(out, "past_key_values", None)
+
+    def _prefill(
+        self, prefix: torch.Tensor | None, ids: torch.Tensor, mask: torch.Tensor
+    ) -> tuple[torch.Tensor, Any, torch.Tensor]:
+        """Run the prompts; returns last-position logits (B, V), the KV cache, positions (B, S)."""
+        pos = (mask.long().cumsum(-1) - 1).clamp(min=0)[:, mask.size(1) - ids.size(1) :]
+        kw: dict[str, Any] = dict(self._keep_kw)
+        if prefix is not None:  # shared prefix: prefill once, copy its cache to every row
+            out = self.model(input_ids=prefix, use_cache=True, **self._keep_kw)
+            cache = self._cache_of(out)
+            cache.batch_repeat_interleave(ids.size(0))
+            kw[self._cache_kw] = cache
+        out = self.model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True, **kw)
+        return out.logits[:, -1, :], self._cache_of(out), pos
+
     @torch.no_grad()
     def _decode(
-        self, ids: torch.Tensor, mask: torch.Tensor, seeds: list[int], max_new: int
+        self,
+        prefix: torch.Tensor | None,
+        ids: torch.Tensor,
+        mask: torch.Tensor,
+        seeds: list[int],
+        max_new: int,
     ) -> tuple[torch.Tensor, torch.Tensor, int]:
-        """KV-cached decode loop.
-
-        Args:
-            ids, mask: (B, P) left-padded prompt ids and attention mask.
+        """KV-cached decode loop over the batch laid out by :meth:`_layout`.
 
         Returns:
             new tokens (B, T) (pad after a row's eos), their log-probs (B, T), steps run T.
@@ -430,12 +500,7 @@ class HFPolicy:
         uniforms = uniforms.to(self.device)
         eos = torch.tensor(self.eos_ids, device=self.device)
         pad = self.tokenizer.pad_token_id
-        pos = (mask.long().cumsum(-1) - 1).clamp(min=0)
-        out = self.model(
-            input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True, **self._keep_kw
-        )
-        cache = getattr(out, self._cache_kw, None) or getattr(out, "past_key_values", None)
-        logits = out.logits[:, -1, :]
+        logits, cache, pos = self._prefill(prefix, ids, mask)
         next_pos = pos[:, -1:] + 1
         done = torch.zeros(ids.size(0), dtype=torch.bool, device=self.device)
         tokens: list[torch.Tensor] = []
@@ -449,19 +514,18 @@ class HFPolicy:
             if bool(done.all()) or len(tokens) == max_new:
                 break
             mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
-            kw = {self._cache_kw: cache}
             out = self.model(
                 input_ids=tok[:, None],
                 attention_mask=mask,
                 position_ids=next_pos,
                 use_cache=True,
-                **kw,
+                **{self._cache_kw: cache},
             )
-            cache = getattr(out, self._cache_kw, None) or getattr(out, "past_key_values", None)
+            cache = self._cache_of(out)
             logits = out.logits[:, -1, :]
             next_pos = next_pos + 1
         if not tokens:
-            empty = torch.zeros(ids.size(0), 0, device=self.device)
+            empty = torch.zeros(ids.size(0), 0)
             return empty.long(), empty, 0
         return torch.stack(tokens, 1).cpu(), torch.stack(logps, 1).float().cpu(), len(tokens)
 

@@ -32,10 +32,16 @@ import re
 import zlib
 from dataclasses import dataclass
 
-from interactcs.env.acts import ASK_EVIDENCE, OFFER_VOUCHER, PROBE_DETAIL, REFUSE_REFUND, REPORT_TEAM
+from interactcs.env.acts import (
+    ASK_EVIDENCE,
+    OFFER_VOUCHER,
+    PROBE_DETAIL,
+    REFUSE_REFUND,
+    REPORT_TEAM,
+)
 from interactcs.env.prompt import render_agent_output
 from interactcs.policies.base import POLICIES, DialogueState
-from interactcs.policies.templates import STRATEGIES, STRATEGY_ACTS, render_plan
+from interactcs.policies.templates import STRATEGIES, STRATEGY_ACTS, mentioned_item, render_plan
 
 _PICTURE = re.compile(r"\[sent picture:([^\]]*)\]", re.IGNORECASE)
 _WEAK_PHOTO = re.compile(
@@ -76,7 +82,9 @@ class CaseNotes:
     reported: bool = False
 
 
-_NO_DETAILS = re.compile(r"does it matter|already told|why all the questions|what else to", re.IGNORECASE)
+_NO_DETAILS = re.compile(
+    r"does it matter|already told|why all the questions|what else to", re.IGNORECASE
+)
 
 
 def read_case(state: DialogueState) -> CaseNotes:
@@ -98,7 +106,11 @@ def read_case(state: DialogueState) -> CaseNotes:
         if PROBE_DETAIL in acts:
             notes.probed += 1
             answer = turn.reply or ""
-            if len(answer.split()) >= 6 and not _NO_DETAILS.search(answer) and not _HEDGE.search(answer):
+            if (
+                len(answer.split()) >= 6
+                and not _NO_DETAILS.search(answer)
+                and not _HEDGE.search(answer)
+            ):
                 notes.details = True
         notes.asked_evidence += ASK_EVIDENCE in acts
         notes.refused |= REFUSE_REFUND in acts
@@ -147,6 +159,13 @@ def plan_turn(state: DialogueState, mode: str = "judge") -> list[str]:
         mode: ``judge`` (the SOP rule agent), ``always`` (investigate, then always issue) or
             ``never`` (investigate, never offer or issue).
     """
+    plan = _decide(state, mode)
+    if state.turn_index == 0 and "apologize" not in plan:
+        plan.insert(0, "apologize")  # always acknowledge the complaint first
+    return plan
+
+
+def _decide(state: DialogueState, mode: str) -> list[str]:
     notes = read_case(state)
     turn = state.turn_index
     if state.voucher_issued:
@@ -173,6 +192,10 @@ def _rng(seed: int, state: DialogueState) -> random.Random:
     return random.Random(zlib.crc32(key.encode()))
 
 
+def _item(state: DialogueState) -> str:
+    return mentioned_item(state.scenario, [m.content for m in state.messages if m.role == "user"])
+
+
 class RulePolicy:
     """Scripted agent (see module docstring).
 
@@ -183,7 +206,9 @@ class RulePolicy:
         seed: varies the wording (template choice) only.
     """
 
-    def __init__(self, name: str = "rule", *, mode: str = "judge", fast: bool = False, seed: int = 0) -> None:
+    def __init__(
+        self, name: str = "rule", *, mode: str = "judge", fast: bool = False, seed: int = 0
+    ) -> None:
         if mode not in ("judge", "always", "never"):
             raise ValueError(f"mode must be judge, always or never; got {mode!r}")
         self.name, self.mode, self.fast, self.seed = name, mode, fast, seed
@@ -200,7 +225,9 @@ class RulePolicy:
 
     def act(self, state: DialogueState) -> str:
         """Raw protocol text for one state."""
-        think, response, action = render_plan(self.plan(state), state.scenario, _rng(self.seed, state))
+        think, response, action = render_plan(
+            self.plan(state), state.scenario, _rng(self.seed, state), item=_item(state)
+        )
         return render_agent_output(think, response, action)
 
     async def aact(self, states: list[DialogueState]) -> list[str]:
@@ -217,7 +244,9 @@ class RandomPolicy:
         rng = _rng(self.seed, state)
         options = [s for s in STRATEGIES if not (state.voucher_issued and s == "issue_voucher")]
         name = options[rng.randrange(len(options))]
-        think, response, action = render_plan(STRATEGY_ACTS[name], state.scenario, rng)
+        think, response, action = render_plan(
+            STRATEGY_ACTS[name], state.scenario, rng, item=_item(state)
+        )
         return render_agent_output(think, response, action)
 
     async def aact(self, states: list[DialogueState]) -> list[str]:
@@ -246,13 +275,17 @@ def _make_rule(arg: str | None = None, **kw: object) -> RulePolicy:
 @POLICIES.register("always-voucher")
 def _make_always(arg: str | None = None, **kw: object) -> RulePolicy:
     fast = _variant(arg, "always-voucher")
-    return RulePolicy("always-voucher" + ("" if fast else ":sop"), mode="always", fast=fast, seed=_seed(kw))
+    return RulePolicy(
+        "always-voucher" + ("" if fast else ":sop"), mode="always", fast=fast, seed=_seed(kw)
+    )
 
 
 @POLICIES.register("never-voucher")
 def _make_never(arg: str | None = None, **kw: object) -> RulePolicy:
     fast = _variant(arg, "never-voucher")
-    return RulePolicy("never-voucher" + ("" if fast else ":sop"), mode="never", fast=fast, seed=_seed(kw))
+    return RulePolicy(
+        "never-voucher" + ("" if fast else ":sop"), mode="never", fast=fast, seed=_seed(kw)
+    )
 
 
 @POLICIES.register("random")

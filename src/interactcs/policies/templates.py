@@ -10,7 +10,8 @@ A *plan* is a list of act names (:mod:`interactcs.env.acts`); :func:`render_plan
 into protocol parts whose response :func:`~interactcs.env.acts.detect_acts` reads back as
 (at least) those acts. A *strategy* is a named plan; :data:`STRATEGIES` is the fixed,
 ordered action space of the act-level policy (index = action id). Every strategy renders.
-The wording is the project's own; slots: ``{item}`` (the order's main item), ``{merchant}``.
+The wording is the project's own; slots: ``{item}`` (the item the customer named, see
+:func:`mentioned_item`; "food" by default) and ``{merchant}``.
 """
 
 from __future__ import annotations
@@ -130,18 +131,16 @@ _THINK: dict[str, str] = {
 }
 
 
-def _slots(scenario: Scenario) -> dict[str, str]:
-    meta_item = scenario.order.metadata.get("issue_item") if scenario.order.metadata else None
-    item = str(meta_item) if meta_item else _first_item(scenario)
-    return {"item": item, "merchant": scenario.order.merchant}
+def mentioned_item(scenario: Scenario, texts: Sequence[str]) -> str:
+    """The first order item (from ``foodInfo``) that the customer's texts name; else "food".
 
-
-def _first_item(scenario: Scenario) -> str:
+    Only agent-visible information is used: the item list and what the customer wrote.
+    """
+    joined = " ".join(texts).lower()
     for name, _ in scenario.order.items:
-        low = name.lower()
-        if not any(w in low for w in ("fee", "offer", "delivery", "service", "tip", "bag")):
+        if name and name.lower() in joined:
             return name
-    return "order"
+    return "food"
 
 
 def render_plan(
@@ -150,21 +149,23 @@ def render_plan(
     rng: random.Random,
     *,
     think: str | None = None,
+    item: str = "food",
 ) -> tuple[str, str, str]:
     """Render a plan (act names) into ``(think, response, action)``.
 
     Args:
         acts: act names from :data:`FRAGMENTS`; unknown names raise ``KeyError`` listing the
             valid ones. ``issue_voucher`` sets the action to ``voucher``.
-        scenario: fills ``{item}`` / ``{merchant}`` (agent-visible signals only).
+        scenario: fills ``{merchant}`` (agent-visible signals only).
         rng: picks among fragment variants (seeded by the caller).
         think: private reasoning; default is a short note built from the plan.
+        item: fills ``{item}`` (e.g. from :func:`mentioned_item`).
     """
     unknown = [a for a in acts if a not in FRAGMENTS]
     if unknown:
         raise KeyError(f"no template for acts {unknown}; known: {', '.join(FRAGMENTS)}")
     wanted = set(acts)
-    slots = _slots(scenario)
+    slots = {"item": item, "merchant": scenario.order.merchant}
     parts = []
     for act in ACT_ORDER:
         if act in wanted:
@@ -179,9 +180,14 @@ def render_plan(
 
 
 def render_strategy(
-    name: str, scenario: Scenario, rng: random.Random, *, think: str | None = None
+    name: str,
+    scenario: Scenario,
+    rng: random.Random,
+    *,
+    think: str | None = None,
+    item: str = "food",
 ) -> tuple[str, str, str]:
     """Render strategy ``name`` (one of :data:`STRATEGIES`) into ``(think, response, action)``."""
     if name not in STRATEGY_ACTS:
         raise KeyError(f"unknown strategy {name!r}; known: {', '.join(STRATEGIES)}")
-    return render_plan(STRATEGY_ACTS[name], scenario, rng, think=think)
+    return render_plan(STRATEGY_ACTS[name], scenario, rng, think=think, item=item)

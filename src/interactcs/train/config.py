@@ -45,11 +45,11 @@ class SftConfig(BaseModel):
     """Supervised warm start on rule-agent dialogues (HF policies; the paper's static stage)."""
 
     model_config = ConfigDict(extra="forbid")
-    enabled: Literal["auto", "on", "off"] = Field("auto", description="auto = on for hf: policies")
-    dialogues: int = Field(64, ge=1, description="rule-agent dialogues to imitate")
-    epochs: int = Field(1, ge=1)
-    lr: float = Field(5e-4, gt=0)
-    batch_size: int = Field(8, ge=1)
+    enabled: Literal["auto", "on", "off"] = Field("auto", description="auto/on = warm start before RL; off = RL from scratch")
+    dialogues: int = Field(256, ge=1, description="rule-agent dialogues to imitate")
+    epochs: int = Field(3, ge=1)
+    lr: float = Field(1e-3, gt=0)
+    batch_size: int = Field(16, ge=1)
 
 
 class TrainConfig(BaseModel):
@@ -81,6 +81,8 @@ class TrainConfig(BaseModel):
     use_outcome: bool = Field(True, description="ablation switch: outcome term of the advantage")
     use_process: bool = Field(True, description="ablation switch: process (judge) term")
     use_cost: bool = Field(True, description="ablation switch: λ·cost term")
+    outcome_coef: float = Field(1.0, ge=0, description="weight of the group-normalised outcome term (cmpo)")
+    process_coef: float = Field(1.0, ge=0, description="weight of the batch-normalised process term (cmpo)")
     budgets: dict[str, float] = Field(default_factory=lambda: {"voucher": 0.3}, description="cost type -> budget (mean cost per dialogue)")
     controller: ControllerConfig = Field(default_factory=ControllerConfig)
 

@@ -11,7 +11,8 @@ from interactcs.train.config import TrainConfig
 
 
 def load_run_policy(run_dir: str | Path, *, which: str = "latest", **kwargs: Any) -> Policy:
-    """Policy of ``run_dir`` at its latest checkpoint (``which="initial"``: before training).
+    """Policy of ``run_dir`` at its latest checkpoint (``which="initial"``: untrained,
+    ``"reference"``: after the warm start).
 
     Keyword arguments the policy factory does not know (e.g. ``base_url``) are ignored.
     """
@@ -19,10 +20,13 @@ def load_run_policy(run_dir: str | Path, *, which: str = "latest", **kwargs: Any
 
     run_dir = Path(run_dir)
     cfg = TrainConfig.load(run_dir / "config.yaml")
-    ckpt = run_dir / "checkpoints" / "initial" if which == "initial" else latest_checkpoint(run_dir)
-    if ckpt is None:
-        raise FileNotFoundError(f"{run_dir} has no checkpoint yet")
-    policy_dir = ckpt if which == "initial" else ckpt / "policy"
+    if which in ("initial", "reference"):
+        policy_dir = run_dir / "checkpoints" / which
+    else:
+        ckpt = latest_checkpoint(run_dir)
+        if ckpt is None:
+            raise FileNotFoundError(f"{run_dir} has no checkpoint yet")
+        policy_dir = ckpt / "policy"
     kw: dict[str, Any] = {"seed": int(kwargs.get("seed", cfg.seed)), "temperature": cfg.temperature}
     if cfg.policy.startswith("hf:"):
         kw.update(max_new_tokens=cfg.max_new_tokens, lora=cfg.lora)

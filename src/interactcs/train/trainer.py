@@ -83,24 +83,38 @@ class Trainer:
             lambda i: cosine_with_warmup(i, total, warmup_ratio=cfg.warmup_ratio, min_lr_ratio=cfg.min_lr_ratio),
         )
 
-    def _maybe_sft(self) -> None:
-        """Warm start on rule-agent dialogues (hf: policies; the paper's static stage)."""
-        cfg = self.cfg
-        enabled = cfg.sft.enabled == "on" or (cfg.sft.enabled == "auto" and cfg.policy.startswith("hf:"))
-        if not enabled:
-            return
-        from interactcs.policies.factory import make_policy
-        from interactcs.train.sft import sft_train
+    def _maybe_sft(self) -> bool:
+        """Behaviour-cloning warm start on SOP rule-agent dialogues (the paper's static stage).
 
-        rule = make_policy("rule", seed=cfg.seed)
+        ``act`` imitates the rule agent's decisions mapped to its strategies
+        (:class:`~interactcs.policies.act.RuleTeacher`); ``hf:`` imitates the rule agent's text.
+        Returns whether it ran.
+        """
+        cfg = self.cfg
+        if cfg.sft.enabled == "off":
+            return False
+        from interactcs.train.warmstart import behaviour_clone
+
+        if cfg.policy.startswith("hf:"):
+            from interactcs.policies.factory import make_policy
+
+            teacher = make_policy("rule", seed=cfg.seed)
+        else:
+            from interactcs.policies.act import RuleTeacher
+
+            teacher = RuleTeacher(seed=cfg.seed)
         scen = self.train_set[: cfg.sft.dialogues]
-        trajs = run_dialogues(rule, self.simulator, scen, seeds=[cfg.seed + i for i in range(len(scen))],
+        trajs = run_dialogues(teacher, self.simulator, scen, seeds=[cfg.seed + i for i in range(len(scen))],
                               max_turns=cfg.max_turns)
         with JsonlWriter(self.run_dir / "sft_data.jsonl") as w:
             for t in trajs:
                 w.write(t)
-        sft_train(self.policy, trajs, epochs=cfg.sft.epochs, lr=cfg.sft.lr, batch_size=cfg.sft.batch_size,
-                  log_path=self.run_dir / "sft_metrics.jsonl", seed=cfg.seed)
+        if cfg.policy.startswith("hf:"):
+            self.policy.attach_teacher_tokens(trajs)
+        behaviour_clone(self.policy, trajs, epochs=cfg.sft.epochs, lr=cfg.sft.lr,
+                        batch_size=cfg.sft.batch_size, seed=cfg.seed,
+                        log_path=self.run_dir / "sft_metrics.jsonl")
+        return True
 
     def _restore(self) -> None:
         latest = ckpt.latest_checkpoint(self.run_dir)
@@ -164,7 +178,8 @@ class Trainer:
             turn_values[pb.token_turn[on].numpy()] = v[on].double().numpy()
             batch.values = turn_values
         adv_cfg = AdvantageConfig(use_outcome=cfg.use_outcome, use_process=cfg.use_process,
-                                  use_cost=cfg.use_cost, cost_mode=cfg.cost_mode)
+                                  use_cost=cfg.use_cost, cost_mode=cfg.cost_mode,
+                                  outcome_coef=cfg.outcome_coef, process_coef=cfg.process_coef)
         out = compute(cfg.algo, batch, adv_cfg)
         self.policy.module.train()
         inputs: UpdateInputs = prepare_inputs(self.policy, self.ref, pb, out.advantages,
@@ -207,14 +222,16 @@ class Trainer:
         cfg = self.cfg
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self._setup_optim()
-        initial_dir = self.run_dir / "checkpoints" / "initial"
+        ref_dir = self.run_dir / "checkpoints" / "reference"
         if self.resume:
-            self.ref = self._load_reference(initial_dir)
+            self.ref = self._load_reference(ref_dir)
             self._restore()
         else:
             cfg.to_yaml(self.run_dir / "config.yaml")
-            self._maybe_sft()
-            self.policy.save(initial_dir)
+            self.policy.save(self.run_dir / "checkpoints" / "initial")  # untrained
+            if self._maybe_sft():
+                self._setup_optim()  # fresh optimiser state for the RL stage
+            self.policy.save(ref_dir)  # start of RL = KL reference
             self.ref = self._frozen_copy()
         logger = MetricsLogger(
             self.run_dir, tensorboard=cfg.log_tensorboard,
@@ -260,13 +277,17 @@ class Trainer:
         trained, _ = evaluate_policy(self.policy, self.simulator, self.heldout, seeds=cfg.eval_seeds,
                                      max_turns=cfg.max_turns, on_done=writer.write)
         writer.close()
-        initial_policy = copy.deepcopy(self.policy)
-        initial_policy.load(self.run_dir / "checkpoints" / "initial")
-        initial, _ = evaluate_policy(initial_policy, self.simulator, self.heldout, seeds=cfg.eval_seeds,
-                                     max_turns=cfg.max_turns)
-        result = {"trained": trained, "initial": initial,
-                  "heldout_size": len(self.heldout), "seeds": cfg.eval_seeds,
-                  "budgets": cfg.budgets}
+        result: dict[str, Any] = {"trained": trained}
+        stages = [("initial", "initial")]
+        if (self.run_dir / "sft_data.jsonl").exists():
+            stages.append(("warm_start", "reference"))
+        for key, folder in stages:
+            other = copy.deepcopy(self.policy)
+            other.load(self.run_dir / "checkpoints" / folder)
+            result[key], _ = evaluate_policy(other, self.simulator, self.heldout, seeds=cfg.eval_seeds,
+                                             max_turns=cfg.max_turns)
+        result.update({"heldout_size": len(self.heldout), "seeds": cfg.eval_seeds, "budgets": cfg.budgets,
+                       "notes": "initial = untrained starting policy; warm_start = after the SFT stage"})
         write_json(self.run_dir / "final_eval.json", result)
         self._plot()
         return result

@@ -9,7 +9,8 @@ Usage::
     reply = session.respond(agent_turn, history, system_state)
     sim.profile(scenario, seed=0)                  # the hidden profile (for oracles / tests)
 
-How a turn is read (see ``docs``/OFFLINE-WORLD.md and :mod:`~interactcs.users.offline_persona`):
+How a turn is read (design sketch: ``../shared/docs/OFFLINE-WORLD.md``; parameters:
+:mod:`~interactcs.users.offline_persona`):
 
 1. *Truth check*: a response that claims a voucher the system state does not show, or claims
    any refund (there is no refund action), drops satisfaction to 1 and ends the dialogue.
@@ -294,8 +295,8 @@ class OfflineSession(SyncUserSession):
                 gain += 0.2
         else:
             gain -= 0.0 if investigated_before else 0.1
-            if self.offer == "rejected":
-                gain -= 0.3
+            if self.offer == "rejected" or self.need_stated:
+                gain -= 0.4  # they said they do not want a voucher: not being listened to
         return gain
 
     def _no_voucher_final(self) -> float:
@@ -414,9 +415,10 @@ class OfflineSession(SyncUserSession):
         score = min(5, max(1, score))
         if final <= 1.0:
             score = 1
-        return UserReply(
-            self._say(intent), end=True, satisfaction=score, meta=self._meta(intent, acts)
-        )
+        text = self._say(intent)
+        meta = self._meta(intent, acts)
+        meta["raw"] = f"{text} [end:{score}]"  # the utterance as an LLM user would write it
+        return UserReply(text, end=True, satisfaction=score, meta=meta)
 
     def _meta(
         self, intent: str, acts: frozenset[str], remarks: list[str] | None = None

@@ -33,18 +33,18 @@ from interactcs.scenarios.schema import Scenario
 
 #: category -> (sat0, patience, hostility, p_evidence, p_detail, p_volunteer, verbosity, heard_weight, pushbacks)
 CATEGORY_TABLE: dict[int, tuple[float, float, float, float, float, float, float, float, int]] = {
-    1: (1.5, 3.5, 0.9, 0.35, 0.35, 0.05, 0.1, 0.45, 2),
-    2: (1.8, 4.5, 0.65, 0.6, 0.6, 0.1, 0.2, 0.6, 1),
+    1: (1.4, 3.5, 0.9, 0.35, 0.35, 0.05, 0.1, 0.45, 2),
+    2: (1.7, 4.5, 0.65, 0.6, 0.6, 0.1, 0.2, 0.6, 1),
     3: (2.1, 5.5, 0.4, 0.8, 0.8, 0.2, 0.35, 0.75, 1),
-    4: (2.4, 6.5, 0.2, 0.9, 0.9, 0.3, 0.5, 0.9, 1),
-    5: (2.7, 7.5, 0.1, 0.95, 0.95, 0.4, 0.6, 1.0, 0),
+    4: (2.5, 6.5, 0.2, 0.9, 0.9, 0.3, 0.5, 0.9, 1),
+    5: (2.8, 7.5, 0.1, 0.95, 0.95, 0.4, 0.6, 1.0, 0),
 }
 
 #: need -> (voucher utility, refusal effect, heard multiplier, sat0 shift)
 NEED_TABLE: dict[int, tuple[float, float, float, float]] = {
     1: (-0.6, -0.35, 0.7, -0.2),  # Refund Insistence: a voucher is a brush-off
-    2: (1.4, -0.5, 1.0, 0.0),  # Refund Priority: a voucher is the acceptable fallback
-    3: (1.8, -0.6, 1.0, 0.0),  # Compensation Flexible: a voucher is what they want
+    2: (1.4, -0.7, 1.0, 0.0),  # Refund Priority: a voucher is the acceptable fallback
+    3: (1.8, -0.8, 1.0, 0.0),  # Compensation Flexible: a voucher is what they want
     4: (0.6, 0.1, 1.6, 0.3),  # Feedback Focus: being heard matters most
 }
 

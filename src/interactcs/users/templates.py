@@ -63,8 +63,8 @@ PROBLEMS: dict[str, tuple[str, ...]] = {
 PICTURES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "temperature": (
         (
-            "the {item} with congealed sauce and hardened cheese, no steam at all",
-            "the {item} next to the receipt, the fat on top has gone solid",
+            "the {item} looking congealed and flat, no steam at all",
+            "the {item} next to the receipt, cold and set solid on top",
         ),
         (
             "a blurry photo of the {item}, hard to tell anything",
@@ -73,15 +73,15 @@ PICTURES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     "taste": (
         (
-            "the {item} burnt black along one side",
-            "the {item} cut open, the filling is grey and watery",
+            "the {item} visibly burnt and blackened",
+            "a close-up of the {item}, discoloured and separated",
         ),
         ("a half-eaten {item}, looks normal", "a blurry close-up of the {item}"),
     ),
     "not_fresh": (
         (
-            "the {item} cut open, raw pink inside",
-            "the {item} with a green mouldy patch on the bread",
+            "the {item} close up, raw and pink inside",
+            "the {item} with a grey, slimy patch",
         ),
         ("a dark photo of the {item}, hard to see", "the {item} in its box, looks normal"),
     ),
@@ -113,7 +113,7 @@ DETAILS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "temperature": (
         (
             "It came {mins} minutes late and the {item} was cold all the way through.",
-            "No steam at all, the cheese on the {item} had gone hard.",
+            "No steam at all, the {item} was cold right through.",
         ),
         (
             "It was lukewarm I guess, not really hot.",
@@ -123,7 +123,7 @@ DETAILS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "taste": (
         (
             "The {item} tasted burnt and bitter, nothing like usual.",
-            "The sauce on the {item} was sour, like it had turned.",
+            "The {item} tasted sour, like it had turned.",
         ),
         (
             "It just wasn't great, I guess. Hard to say what.",
@@ -132,8 +132,8 @@ DETAILS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     "not_fresh": (
         (
-            "The {item} was pink in the middle and smelled off.",
-            "The bread was stale and the {item} looked days old.",
+            "The {item} was raw in the middle and smelled off.",
+            "The {item} looked and smelled days old.",
         ),
         ("It looked a bit old maybe, I'm not sure.", "I think it was kind of off? Hard to say."),
     ),

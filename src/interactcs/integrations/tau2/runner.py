@@ -29,7 +29,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -49,7 +48,7 @@ from tau2.user.base import BaseUser
 from tau2.user.user_simulator import UserSimulator
 from tau2.utils.utils import get_now
 
-from interactcs.integrations.tau2 import TAU2_NOTE, tau2_version
+from interactcs.integrations.tau2 import TAU2_NOTE, configure_logs, tau2_version
 from interactcs.integrations.tau2.agents import (
     GoldReplayAgent,
     TextToolAgent,
@@ -158,7 +157,8 @@ AgentFactory = Callable[[Environment, Task], BaseAgent]
 
 def _text_policy(cfg: Tau2EvalConfig) -> tuple[Callable[[list[dict[str, str]]], str], Any]:
     """Load an ``hf:PATH`` / run-folder policy with the project's own generation code."""
-    kw = {"temperature": cfg.temperature, "max_new_tokens": cfg.max_new_tokens, "seed": cfg.seed}
+    kw: dict[str, Any] = {"temperature": cfg.temperature, "max_new_tokens": cfg.max_new_tokens}
+    kw["seed"] = cfg.seed
     if policy_kind(cfg.policy) == "hf":
         from interactcs.policies.hf import HFPolicy
 
@@ -244,7 +244,9 @@ def make_user_factory(cfg: Tau2EvalConfig) -> tuple[UserFactory, str | None, dic
     def llm_user(env: Environment, task: Task) -> BaseUser:
         tools = env.get_user_tools() if env.user_tools is not None else None
         args = litellm_args(url, key, cfg.user_temperature, cfg.max_retries, 120.0)
-        return UserSimulator(tools=tools, instructions=str(task.user_scenario), llm=llm, llm_args=args)
+        return UserSimulator(
+            tools=tools, instructions=str(task.user_scenario), llm=llm, llm_args=args
+        )
 
     args = litellm_args(url, None, cfg.user_temperature, cfg.max_retries, 120.0)
     args.pop("api_key", None)
@@ -294,7 +296,9 @@ def run_simulation(
         )  # fmt: skip
     sim.trial = trial
     try:
-        score, checks = score_simulation(domain, task, sim, env if error is None else None, error=error)
+        score, checks = score_simulation(
+            domain, task, sim, env if error is None else None, error=error
+        )
         diffs = disagreements(checks, sim)
     except Exception as exc:  # noqa: BLE001 - e.g. a trajectory tau2 cannot replay
         msg = f"scoring: {type(exc).__name__}: {exc}"
@@ -313,7 +317,8 @@ def output_paths(out: Path, domain: str) -> dict[str, Path]:
     }
 
 
-def _check_fresh(cfg: Tau2EvalConfig) -> None:
+def check_fresh(cfg: Tau2EvalConfig) -> None:
+    """Raise FileExistsError if an output file exists (delete them with ``overwrite``)."""
     paths = [p for d in cfg.domains for p in output_paths(cfg.out, d).values()]
     paths += [cfg.out / "tau2_summary.json", cfg.out / "tau2_summary.md"]
     existing = [p for p in paths if p.exists()]
@@ -330,16 +335,6 @@ def trial_seeds(seed: int, trials: int) -> list[int]:
     """Per-trial seeds, drawn as ``tau2.run.run_tasks`` draws them."""
     rng = random.Random(seed)
     return [rng.randint(0, 1_000_000) for _ in range(trials)]
-
-
-def configure_logs(level: str | None) -> None:
-    """Send tau2's loguru logs to stderr at ``level`` (``None``: leave loguru as it is)."""
-    if level is None:
-        return
-    from loguru import logger
-
-    logger.remove()
-    logger.add(sys.stderr, level=level)
 
 
 def run_domain(
@@ -416,7 +411,7 @@ def run_eval(
 ) -> dict[str, dict[str, Any]]:
     """Run all domains of ``cfg``; write the summaries; return ``{domain: block}``."""
     configure_logs(cfg.log_level)
-    _check_fresh(cfg)
+    check_fresh(cfg)
     cfg.out.mkdir(parents=True, exist_ok=True)
     agent_factory, llm_agent, agent_args = make_agent_factory(cfg)
     user_factory, llm_user, user_args = make_user_factory(cfg)

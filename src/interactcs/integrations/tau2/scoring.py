@@ -186,10 +186,11 @@ def score_simulation(
         termination=str(getattr(sim.termination_reason, "value", sim.termination_reason)),
         error=error,
     )
-    completed = error is None and env is not None and sim.termination_reason in {
+    ended_normally = sim.termination_reason in {
         TerminationReason.AGENT_STOP,
         TerminationReason.USER_STOP,
     }
+    completed = error is None and env is not None and ended_normally
     if not completed:
         score = SimScore(
             completed=False, db=False, communicate=False,
@@ -231,6 +232,7 @@ def disagreements(checks: Checks | None, sim: SimulationRun) -> list[str]:
         out.append(f"env_assertions: ours {checks.env_assertions}, tau2 {theirs_env}")
     theirs_act = info.action_checks or []
     for i, ok in checks.write_actions.items():
-        if i >= len(theirs_act) or theirs_act[i].action_match != ok:
-            out.append(f"write action {i}: ours {ok}, tau2 {theirs_act[i].action_match if i < len(theirs_act) else None}")
+        theirs = theirs_act[i].action_match if i < len(theirs_act) else None
+        if theirs != ok:
+            out.append(f"write action {i}: ours {ok}, tau2 {theirs}")
     return out

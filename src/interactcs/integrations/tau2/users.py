@@ -71,7 +71,7 @@ class ScriptedUser(BaseUser):
         """Deterministic: nothing to seed."""
 
     def _done_action_ids(self, state: UserState) -> set[str]:
-        done = set()
+        done: set[str] = set()
         for m in state.messages:
             if isinstance(m, UserMessage) and m.tool_calls:
                 done.update(tc.id.removeprefix("user_") for tc in m.tool_calls)

@@ -1,0 +1,73 @@
+"""``interactcs eval``: the FDS benchmark (Table 1) for one or more policies.
+
+Usage::
+
+    interactcs eval --policy rule --policy random --scene hard --users 80 --seeds 3 --out runs/ev
+    interactcs eval --policy runs/hard__cmpo__0__... --policy api:gpt-4.1 --base-url URL \\
+        --user-sim llm:Qwen2.5-32B-Instruct --judge llm:Qwen2.5-72B-Instruct --out runs/ev2
+    interactcs report runs/ev        # tables, bars and every dialogue with its Comm/Logic scores
+
+Writes ``results.json`` (mean ± std over seeds per policy, per cooperation category and per
+need), ``results.md`` and ``<policy>/trajectories.jsonl`` (appended as dialogues finish).
+See :mod:`interactcs.eval.harness` for the protocol.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from interactcs.cli.common import console, default_run_dir, progress_bar
+
+
+def eval_cmd(
+    policy: list[str] = typer.Option(
+        ..., "--policy", "-p",
+        help="rule | always-voucher | never-voucher | random | api:MODEL | hf:PATH | RUN_DIR "
+        "(repeat for a table with one row each)",
+    ),
+    scene: str = typer.Option("hard", help="hard | easy | PATH (.parquet release layout or .jsonl)"),
+    users: int = typer.Option(80, help="dialogues per seed, drawn with the scene's evaluation mix"),
+    seeds: int = typer.Option(3, help="independent runs (mean ± std over them)"),
+    user_sim: str = typer.Option("offline", help="offline | llm:MODEL"),
+    judge: str = typer.Option("offline", help="Comm/Logic judge: offline | llm:MODEL"),
+    base_url: str = typer.Option(None, help="OpenAI-compatible base URL for api:/llm: (e.g. http://127.0.0.1:8000/v1)"),
+    api_key_env: str = typer.Option("OPENAI_API_KEY", help="environment variable holding the API key (never logged)"),
+    max_turns: int = typer.Option(15, help="agent-turn cap per dialogue (paper 15; release eval 20)"),
+    mix: str = typer.Option(None, help="hard | easy: evaluation mix of a PATH scene (default: inferred)"),
+    same_users: bool = typer.Option(False, help="one user sample for all seeds (default: a new sample per seed)"),
+    max_live: int = typer.Option(256, help="most dialogues in flight at once"),
+    out: Path = typer.Option(None, help="output folder (default runs/eval__<scene>__<time>)"),
+) -> None:
+    """Evaluate POLICY (repeatable) on FDS: Sat., FR, Comm., Logic, V-Rate as mean ± std over seeds."""  # noqa: E501
+    from interactcs.eval.harness import EvalConfig, arun_eval
+    from interactcs.eval.tables import rich_table
+
+    import asyncio
+    import time
+
+    out = out or default_run_dir("eval", Path(scene).stem)
+    try:
+        cfg = EvalConfig(
+            policies=list(policy), out=out, scene=scene, users=users, seeds=seeds,
+            user_sim=user_sim, judge=judge, base_url=base_url, api_key_env=api_key_env,
+            max_turns=max_turns, mix=mix, same_users=same_users, max_live=max_live,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    total = len(cfg.policies) * cfg.seeds * cfg.users
+    t0 = time.perf_counter()
+    with progress_bar(total, f"eval {len(cfg.policies)} policies × {seeds} seeds") as adv:
+        results = asyncio.run(arun_eval(cfg, progress=adv))
+    console.print(rich_table(results))
+    console.print(
+        f"wrote {out / 'results.json'}, {out / 'results.md'} and "
+        f"<policy>/trajectories.jsonl in {time.perf_counter() - t0:.1f} s "
+        f"(`interactcs report {out}` renders them)"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``eval`` command to the ``interactcs`` app."""
+    app.command("eval")(eval_cmd)

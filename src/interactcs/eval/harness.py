@@ -1,0 +1,276 @@
+"""FDS benchmark harness: Table-1 evaluation of one or more policies over several seeds.
+
+Usage::
+
+    from interactcs.eval.harness import EvalConfig, run_eval
+    cfg = EvalConfig(policies=["rule", "random"], scene="hard", users=80, seeds=3, out="runs/ev")
+    results = run_eval(cfg)            # writes results.json, results.md, <policy>/trajectories.jsonl
+    results["policies"]["rule"]["comm"]     # {"mean": ..., "std": ...}
+
+Protocol (documented choices):
+
+- **User pool.** A built-in scene is generated with ``pool_seed`` (default 20_011, apart
+  from the training seeds and the trainer's held-out offset 10_007), with
+  ``max(256, 4 * users)`` rows (the size of a release test split); a PATH is loaded whole.
+- **Users per seed.** Seed ``s`` draws ``users`` dialogues with the release's evaluation
+  mix (hard 8/24/20/20/8, easy 8/16/24/24/8 per 80; :func:`sample_eval_users` with seed
+  ``s``), so each seed is an independent run as in the release's three runs and the std
+  covers user sampling as well as simulator and policy randomness. ``same_users=True``
+  keeps one sample for every seed (the std then covers only the dialogue randomness). Every
+  policy sees the same users and simulator seeds per seed (a paired comparison).
+- **Seeds.** Seed ``s`` sets the simulator seeds of its dialogues and re-seeds the policy
+  (``set_sampling_seed`` when it has one, else its ``seed`` attribute).
+- **Judging.** Each dialogue is judged (Comm and Logic) as soon as it finishes, then
+  appended to ``<out>/<policy>/trajectories.jsonl``; LLM judge calls overlap the rollout.
+  Judge failures are recorded and excluded from the Comm/Logic means, with their count.
+- For a PATH whose scene cannot be told (row labels or a ``hard``/``easy`` file name), pass
+  ``mix``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from interactcs.eval.aggregate import dialogue_metrics, grouped, grouped_over_seeds, over_seeds
+from interactcs.eval.judges import DialogueJudge, RubricStats, ajudge_one, make_eval_judges
+from interactcs.eval.tables import markdown_report
+from interactcs.rollout.runner import arun_dialogues
+from interactcs.rollout.writer import JsonlWriter, write_json
+from interactcs.scenarios.schema import Scenario
+from interactcs.types import Trajectory
+
+__all__ = ["EVAL_POOL_SEED", "EvalConfig", "arun_eval", "load_pool", "policy_label", "run_eval"]
+
+#: generator seed of the built-in evaluation pool (unseen by training and held-out splits).
+EVAL_POOL_SEED = 20_011
+_SIM_SEED_STRIDE = 1_000_003
+_SCENES = ("hard", "easy")
+
+
+@dataclass
+class EvalConfig:
+    """Settings of one ``interactcs eval`` run.
+
+    Attributes:
+        policies: policy specs (``rule``, ``random``, ``api:MODEL``, ``hf:PATH``, RUN_DIR, ...).
+        scene: ``hard`` | ``easy`` | PATH (.parquet / .jsonl).
+        users: dialogues per seed (per policy), drawn with the scene's evaluation mix.
+        seeds: independent runs; results are mean ± std over them.
+        user_sim: ``offline`` | ``llm:MODEL``.
+        judge: ``offline`` | ``llm:MODEL`` (Comm and Logic).
+        base_url: OpenAI-compatible endpoint for ``api:`` / ``llm:`` specs.
+        api_key_env: environment variable holding the API key (never logged).
+        max_turns: agent-turn cap (paper 15; the release evaluated with 20).
+        mix: evaluation mix for a PATH scene whose scene cannot be inferred.
+        same_users: draw one user sample for all seeds instead of one per seed.
+        pool_seed: generator seed of a built-in scene's pool.
+        max_live: dialogues in flight at once.
+        out: output folder.
+    """
+
+    policies: list[str]
+    out: str | Path
+    scene: str = "hard"
+    users: int = 80
+    seeds: int = 3
+    user_sim: str = "offline"
+    judge: str = "offline"
+    base_url: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+    max_turns: int = 15
+    mix: str | None = None
+    same_users: bool = False
+    pool_seed: int = EVAL_POOL_SEED
+    max_live: int | None = 256
+    judge_options: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.policies:
+            raise ValueError("give at least one policy (--policy rule)")
+        if self.users < 1 or self.seeds < 1 or self.max_turns < 1:
+            raise ValueError(
+                f"users, seeds and max_turns must be ≥ 1 (got {self.users}, {self.seeds}, "
+                f"{self.max_turns})"
+            )
+        if self.mix is not None and self.mix not in _SCENES:
+            raise ValueError(f"mix must be one of {_SCENES}, got {self.mix!r}")
+
+
+def load_pool(cfg: EvalConfig) -> tuple[list[Scenario], str]:
+    """(scenario pool, evaluation mix name) for ``cfg.scene`` (see module docstring)."""
+    from interactcs.scenarios.loaders import infer_scene, load_scenarios
+
+    if cfg.scene in _SCENES:
+        n = max(256, 4 * cfg.users)
+        return load_scenarios(cfg.scene, n=n, seed=cfg.pool_seed), cfg.mix or cfg.scene
+    pool = load_scenarios(cfg.scene)
+    mix = cfg.mix
+    if mix is None:
+        labels = {s.scene for s in pool}
+        mix = next(iter(labels)) if len(labels) == 1 and labels <= set(_SCENES) else None
+        mix = mix or infer_scene(cfg.scene)
+    if mix not in _SCENES:
+        raise ValueError(f"cannot tell the evaluation mix of {cfg.scene}; pass --mix hard|easy")
+    return pool, mix
+
+
+def user_samples(pool: Sequence[Scenario], mix: str, cfg: EvalConfig) -> list[list[Scenario]]:
+    """The users of each seed (one sample per seed, or one for all with ``same_users``)."""
+    from interactcs.scenarios.generator import sample_eval_users
+
+    return [
+        sample_eval_users(pool, mix, n=cfg.users, seed=0 if cfg.same_users else s)
+        for s in range(cfg.seeds)
+    ]
+
+
+def policy_label(spec: str) -> str:
+    """Display name and folder name of a policy spec (a run folder gives its base name)."""
+    path = Path(spec)
+    if path.is_dir():
+        return path.resolve().name
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", spec.replace(":", "-")).strip("_") or "policy"
+
+
+def _labels(specs: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    for spec in specs:
+        label, k = policy_label(spec), 2
+        while label in out:
+            label, k = f"{policy_label(spec)}-{k}", k + 1
+        out.append(label)
+    return out
+
+
+def _reseed(policy: Any, seed: int) -> None:
+    setter = getattr(policy, "set_sampling_seed", None)
+    if callable(setter):
+        setter(seed)
+    elif isinstance(getattr(policy, "seed", None), int):
+        policy.seed = seed
+
+
+@dataclass
+class _PolicyRun:
+    label: str
+    per_seed: list[dict[str, Any]] = field(default_factory=list)
+    by_category: list[dict[str, Any]] = field(default_factory=list)
+    by_need: list[dict[str, Any]] = field(default_factory=list)
+    judge_stats: dict[str, RubricStats] = field(default_factory=dict)
+    wall_s: float = 0.0
+
+
+async def _run_seed(
+    policy: Any,
+    simulator: Any,
+    judges: Sequence[DialogueJudge],
+    users: list[Scenario],
+    seed: int,
+    cfg: EvalConfig,
+    writer: JsonlWriter,
+    stats: dict[str, RubricStats],
+    progress: Callable[[int], Any] | None,
+) -> list[Trajectory]:
+    """Roll out one seed; judge and append each dialogue as it finishes."""
+    _reseed(policy, seed)
+    by_id = {s.scenario_id: s for s in users}
+    pending: list[asyncio.Task[None]] = []
+
+    async def finish(traj: Trajectory) -> None:
+        await ajudge_one(judges, traj, by_id.get(traj.scenario_id), stats)
+        writer.write(traj)
+        if progress is not None:
+            progress(1)
+
+    def on_done(traj: Trajectory) -> None:
+        traj.meta["eval_seed"] = seed
+        pending.append(asyncio.get_running_loop().create_task(finish(traj)))
+
+    trajs = await arun_dialogues(
+        policy, simulator, users,
+        seeds=[_SIM_SEED_STRIDE * (seed + 1) + i for i in range(len(users))],
+        max_turns=cfg.max_turns, max_live=cfg.max_live, on_done=on_done,
+    )  # fmt: skip
+    await asyncio.gather(*pending)
+    return trajs
+
+
+async def arun_eval(
+    cfg: EvalConfig,
+    *,
+    progress: Callable[[int], Any] | None = None,
+    on_policy: Callable[[str, dict[str, Any]], Any] | None = None,
+) -> dict[str, Any]:
+    """Run the evaluation (see module docstring) and write its files; returns results.json.
+
+    Args:
+        cfg: settings.
+        progress: called with 1 after each dialogue is judged and written.
+        on_policy: called with (label, summary) when a policy is done.
+    """
+    from interactcs.policies.factory import make_policy
+    from interactcs.users.factory import make_simulator
+
+    t0 = time.perf_counter()
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    pool, mix = load_pool(cfg)
+    samples = user_samples(pool, mix, cfg)
+    simulator = make_simulator(cfg.user_sim, base_url=cfg.base_url, api_key_env=cfg.api_key_env)
+    judges = make_eval_judges(
+        cfg.judge, base_url=cfg.base_url, api_key_env=cfg.api_key_env, **cfg.judge_options
+    )
+    runs: list[_PolicyRun] = []
+    for spec, label in zip(cfg.policies, _labels(cfg.policies), strict=True):
+        run = _PolicyRun(label)
+        p0 = time.perf_counter()
+        policy = make_policy(spec, base_url=cfg.base_url, api_key_env=cfg.api_key_env, seed=0)
+        path = out / label / "trajectories.jsonl"
+        path.unlink(missing_ok=True)  # a fresh run; append-only from here on
+        with JsonlWriter(path) as writer:
+            for s, users in enumerate(samples):
+                trajs = await _run_seed(
+                    policy, simulator, judges, users, s, cfg, writer, run.judge_stats, progress
+                )
+                run.per_seed.append({"seed": s, **dialogue_metrics(trajs)})
+                run.by_category.append(grouped(trajs, "category"))
+                run.by_need.append(grouped(trajs, "need"))
+        run.wall_s = time.perf_counter() - p0
+        runs.append(run)
+        if on_policy is not None:
+            on_policy(label, over_seeds(run.per_seed))
+    results = _results(cfg, mix, len(pool), runs, time.perf_counter() - t0)
+    write_json(out / "results.json", results)
+    (out / "results.md").write_text(markdown_report(results), encoding="utf-8")
+    return results
+
+
+def _results(
+    cfg: EvalConfig, mix: str, pool_size: int, runs: list[_PolicyRun], wall_s: float
+) -> dict[str, Any]:
+    config = asdict(cfg)
+    config.pop("judge_options", None)
+    config.update(out=str(cfg.out), mix=mix, pool_size=pool_size)
+    return {
+        "benchmark": "FDS",
+        "config": config,
+        "policies": {r.label: over_seeds(r.per_seed) for r in runs},
+        "by_category": {r.label: grouped_over_seeds(r.by_category) for r in runs},
+        "by_need": {r.label: grouped_over_seeds(r.by_need) for r in runs},
+        "per_seed": {r.label: r.per_seed for r in runs},
+        "judges": {
+            r.label: {name: st.as_dict() for name, st in r.judge_stats.items()} for r in runs
+        },
+        "wall_time_s": {"total": wall_s, **{r.label: r.wall_s for r in runs}},
+    }
+
+
+def run_eval(cfg: EvalConfig, **kwargs: Any) -> dict[str, Any]:
+    """Synchronous :func:`arun_eval` (starts its own event loop)."""
+    return asyncio.run(arun_eval(cfg, **kwargs))

@@ -1,0 +1,126 @@
+"""The ``interactcs:`` section of a verl config: simulator, judge, costs, λ controller, CMPO.
+
+Usage::
+
+    # in the verl YAML (see examples/verl/fds_cmpo.yaml)
+    interactcs:
+      user_sim: llm:Qwen2.5-32B-Instruct
+      user_base_url: http://10.0.0.5:8000/v1
+      judge: llm:Qwen2.5-32B-Instruct
+      judge_base_url: http://10.0.0.5:8001/v1
+      budgets: {voucher: 0.3}
+      controller: {name: pid, kp: 1.0, ki: 0.5, kd: 1.0}
+
+    settings = VerlSettings.from_config(config)      # config: verl's DictConfig (or a dict)
+    settings.advantage_config(), settings.build_controllers(), settings.build_costs()
+
+The section is optional; without it every field has its default (offline simulator and
+judge, voucher budget 0.3, PID controller). Unknown keys are errors that name the key.
+Controller settings reuse :class:`interactcs.train.config.ControllerConfig`, and the builders
+reuse :mod:`interactcs.train.components`, so a verl run and an embedded run with the same
+values build the same controllers and costs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from interactcs.algo.advantages import AdvantageConfig
+from interactcs.algo.controllers import MultiController
+from interactcs.rewards.cost import CostSpec
+from interactcs.train.config import ControllerConfig, TrainConfig
+
+SECTION = "interactcs"
+
+
+class VerlSettings(BaseModel):
+    """Project settings a verl run reads from its config's ``interactcs`` section."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_sim: str = Field("offline", description="offline | llm:MODEL (the simulated customer)")
+    user_base_url: str | None = Field(None, description="OpenAI-compatible URL of the simulator")
+    user_temperature: float = Field(1.0, ge=0, description="simulator temperature (release: 1.2)")
+    user_max_tokens: int = Field(128, ge=1, description="simulator reply cap in tokens")
+    judge: str = Field("offline", description="process judge: offline | llm:MODEL | none")
+    judge_base_url: str | None = Field(None, description="OpenAI-compatible URL of the judge")
+    judge_mode: Literal["turn", "dialogue"] = Field("turn", description="turn (paper) or dialogue (release)")
+    max_turns: int = Field(15, ge=1, description="agent-turn cap per dialogue")
+    max_tokens_per_turn: int = Field(1024, ge=1, description="generation cap of one agent turn")
+    seed: int = Field(0, description="salt of the per-dialogue simulator seeds")
+    cost_mode: Literal["turn", "dialogue"] = Field("turn", description="charge λ·cost on the costly turn or all turns")
+    use_outcome: bool = Field(True, description="CMPO ablation switch: outcome term")
+    use_process: bool = Field(True, description="CMPO ablation switch: process (judge) term")
+    use_cost: bool = Field(True, description="CMPO ablation switch: λ·cost term")
+    budgets: dict[str, float] = Field(default_factory=lambda: {"voucher": 0.3}, description="cost type -> budget")
+    controller: ControllerConfig = Field(default_factory=ControllerConfig)
+
+    @classmethod
+    def from_config(cls, config: Any) -> VerlSettings:
+        """Read the ``interactcs`` section of a verl ``DictConfig`` (or a plain mapping)."""
+        section = config.get(SECTION) if config is not None else None
+        if section is None:
+            return cls()
+        if type(section).__module__.startswith("omegaconf"):  # a DictConfig from verl/Hydra
+            from omegaconf import OmegaConf
+
+            section = OmegaConf.to_container(section, resolve=True)
+        return cls.model_validate(dict(section))
+
+    def train_config(self) -> TrainConfig:
+        """The equivalent embedded :class:`TrainConfig` (used to reuse its builders)."""
+        return TrainConfig(
+            user_sim=self.user_sim,
+            judge=self.judge,
+            judge_mode=self.judge_mode,
+            max_turns=self.max_turns,
+            cost_mode=self.cost_mode,
+            use_outcome=self.use_outcome,
+            use_process=self.use_process,
+            use_cost=self.use_cost,
+            budgets=dict(self.budgets),
+            controller=self.controller,
+        )
+
+    def advantage_config(self) -> AdvantageConfig:
+        """CMPO settings: the ablation switches and the cost mode."""
+        return AdvantageConfig(
+            use_outcome=self.use_outcome,
+            use_process=self.use_process,
+            use_cost=self.use_cost,
+            cost_mode=self.cost_mode,
+        )
+
+    def build_costs(self) -> CostSpec:
+        from interactcs.train.components import build_costs
+
+        return build_costs(self.train_config())
+
+    def build_controllers(self) -> MultiController:
+        from interactcs.train.components import build_controllers
+
+        return build_controllers(self.train_config())
+
+    def build_simulator(self) -> Any:
+        """The user simulator (``offline`` needs no server; ``llm:`` needs ``user_base_url``)."""
+        from interactcs.users.factory import make_simulator
+
+        if self.user_sim.startswith("llm:"):
+            return make_simulator(
+                self.user_sim,
+                base_url=self.user_base_url,
+                temperature=self.user_temperature,
+                max_tokens=self.user_max_tokens,
+            )
+        return make_simulator(self.user_sim)
+
+    def build_judge(self) -> Any | None:
+        """The process judge, or None (``judge: none`` or the process term switched off)."""
+        if self.judge == "none" or not self.use_process:
+            return None
+        from interactcs.rewards.judges import make_judge
+
+        return make_judge(self.judge, mode=self.judge_mode, base_url=self.judge_base_url)
