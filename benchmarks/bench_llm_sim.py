@@ -103,8 +103,9 @@ def sequential_requests(t: Trajectory) -> int:
 def _serve_in_child(conn: Any, targets: dict[str, int], delay: float) -> None:
     with ScriptedServer(make_handler(targets, delay)) as srv:
         conn.send(srv.base_url)
+        c0 = time.process_time()
         conn.recv()  # wait for "stop"
-        conn.send(len(srv.requests))
+        conn.send((len(srv.requests), time.process_time() - c0))
 
 
 class Endpoint:
@@ -117,6 +118,8 @@ class Endpoint:
             mode = "thread"  # no fork (Windows): keep the server in this process
         self.mode = mode
         self._n: int | None = None
+        #: CPU seconds the server process spent while serving (``process`` mode only)
+        self.server_cpu_s: float | None = None
         if mode == "thread":
             self._srv = ScriptedServer(make_handler(targets, delay)).start()
             self.url = self._srv.base_url
@@ -137,7 +140,8 @@ class Endpoint:
                 self._n = len(self._srv.requests)
             else:
                 self._conn.send("stop")
-                self._n = int(self._conn.recv())
+                n, self.server_cpu_s = self._conn.recv()
+                self._n = int(n)
         return self._n
 
     def close(self) -> None:
@@ -184,6 +188,11 @@ def run_once(n: int, delay: float, max_k: int, max_turns: int, server: str) -> d
         "max_sequential_requests": max(seq),
         "overhead_ms_per_request": 1000 * (wall - ideal) / max(n_requests, 1),
         "cpu_ms_per_request": 1000 * cpu / max(n_requests, 1),
+        "server_cpu_ms_per_request": (
+            None
+            if endpoint.server_cpu_s is None
+            else 1000 * endpoint.server_cpu_s / max(n_requests, 1)
+        ),
         "dialogues_ended_as_scripted": ends,
         "turn_counts_as_scripted": turns_ok,
     }

@@ -161,7 +161,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--group", type=int, default=16, help="dialogues of the same scenario")
@@ -176,7 +176,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_false",
         help="prefill each row's full prompt (turn off the shared-prefix prefill)",
     )
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     res = bench(args)
     if args.json:
         print(json.dumps(res))

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from interactcs.policies.base import DialogueState
-from interactcs.policies.hf import HFPolicy, LoraSpec, _top_p_filter, chat_messages
+from interactcs.policies.hf import HFPolicy, LoraSpec, chat_messages
+from interactcs.policies.hf_decode import common_prefix_len, layout_batch, top_p_filter
 from interactcs.policies.tiny import build_tiny_model
 from interactcs.scenarios.schema import CoreDemand, OrderSignals, Persona, Scenario
 from interactcs.types import Message
@@ -98,8 +99,8 @@ def test_batched_greedy_equals_one_at_a_time(tiny_model_dir: Path) -> None:
 
 
 def test_sampling_is_per_row_seeded(policy: HFPolicy) -> None:
-    prompts = _prompts(5)
-    seeds = [11, 12, 13, 14, 15]
+    prompts = _prompts(3)
+    seeds = [11, 12, 13]
     batched = policy.generate(prompts, seeds=seeds)
     single = [policy.generate([p], seeds=[s])[0] for p, s in zip(prompts, seeds, strict=True)]
     assert [g.token_ids for g in batched] == [g.token_ids for g in single]
@@ -168,11 +169,21 @@ def test_logprobs_carry_grad(policy: HFPolicy) -> None:
     policy.model.zero_grad(set_to_none=True)
 
 
+def test_layout_batch_shared_prefix() -> None:
+    rows = [list(range(20)) + [7], list(range(20)) + [8, 9]]
+    prefix, ids, mask = layout_batch(rows, pad_id=0, device="cpu")
+    assert common_prefix_len(rows) == 20 and prefix is not None and prefix.shape == (1, 20)
+    assert ids.tolist() == [[0, 7], [8, 9]]
+    assert mask.tolist() == [[1] * 20 + [0, 1], [1] * 22]
+    prefix, ids, mask = layout_batch(rows, pad_id=0, device="cpu", share_prefix=False)
+    assert prefix is None and ids.shape == mask.shape == (2, 22) and ids[0, 0] == 0
+
+
 def test_top_p_filter_keeps_smallest_nucleus() -> None:
     logits = torch.log(torch.tensor([[0.5, 0.3, 0.15, 0.05]]))
-    kept = _top_p_filter(logits, 0.7).isfinite()[0].tolist()
+    kept = top_p_filter(logits, 0.7).isfinite()[0].tolist()
     assert kept == [True, True, False, False]  # 0.5 < 0.7, 0.5 + 0.3 >= 0.7
-    assert _top_p_filter(logits, 0.4).isfinite()[0].tolist() == [True, False, False, False]
+    assert top_p_filter(logits, 0.4).isfinite()[0].tolist() == [True, False, False, False]
 
 
 def test_lora_trains_only_adapter_and_saves_merged(tiny_model_dir: Path, tmp_path: Path) -> None:
@@ -196,18 +207,25 @@ def test_lora_trains_only_adapter_and_saves_merged(tiny_model_dir: Path, tmp_pat
             assert torch.equal(p, frozen[n]), n
     with torch.no_grad():
         before = pol.token_logprobs(batch)
-    out = pol.save(tmp_path / "merged")
+    out = pol.save(tmp_path / "merged", merge_lora=True)
     assert not (out / "adapter_config.json").exists()
-    loaded = HFPolicy.load(out)
+    loaded = HFPolicy(out)
     assert not loaded.is_peft
     with torch.no_grad():
         torch.testing.assert_close(loaded.token_logprobs(batch), before, atol=1e-5, rtol=0)
-    adapter = pol.save(tmp_path / "adapter", merge_lora=False)
+    adapter = pol.save(tmp_path / "adapter")  # default: the adapter alone
     assert (adapter / "adapter_config.json").exists()
-    again = HFPolicy.load(adapter)
+    again = HFPolicy(adapter)
     assert again.is_peft
     with torch.no_grad():
         torch.testing.assert_close(again.token_logprobs(batch), before, atol=1e-5, rtol=0)
+    # in-place load (checkpoints): a fresh LoRA policy takes the saved adapter
+    fresh = HFPolicy(tiny_model_dir, lora=True)
+    fresh.load(adapter)
+    with torch.no_grad():
+        torch.testing.assert_close(fresh.token_logprobs(batch), before, atol=1e-5, rtol=0)
+    with pytest.raises(ValueError, match="adapter"):
+        HFPolicy(tiny_model_dir).load(adapter)
 
 
 def _state(i: int, n_user: int) -> DialogueState:
@@ -235,6 +253,9 @@ def test_aact_one_batched_call(policy: HFPolicy) -> None:
     texts = asyncio.run(policy.aact(states))
     assert len(texts) == 3 and all(isinstance(t, str) for t in texts)
     assert policy.stats.calls == calls + 1
+    meta = [s.extra["turn_meta"] for s in states]
+    assert meta[0]["system_prompt"] == "You are a service agent."  # first turn only
+    assert "system_prompt" not in meta[1] and 0 < meta[1]["new_tokens"] <= 12
     again = asyncio.run(policy.aact(states))
     assert again == texts  # same dialogues, turns and seed -> same samples
     assert asyncio.run(policy.aact([])) == []
@@ -269,14 +290,49 @@ def test_shared_prefix_prefill_matches_unshared(tiny_model_dir: Path) -> None:
     for share in (True, False):
         pol = HFPolicy(tiny_model_dir, max_new_tokens=8, temperature=1.0, share_prefix=share)
         outs[share] = [g.token_ids for g in pol.generate(prompts, seeds=[1, 2, 3, 4, 1])]
-        layout = pol._layout(
-            [
-                pol.tokenizer(pol.render_prompt(p), add_special_tokens=False)["input_ids"]
-                for p in prompts
-            ]
-        )
+        rows = [
+            pol.tokenizer(pol.render_prompt(p), add_special_tokens=False)["input_ids"]
+            for p in prompts
+        ]
+        layout = layout_batch(rows, pad_id=0, device="cpu", share_prefix=share)
         assert (layout[0] is not None) == share
     assert outs[True] == outs[False]
     assert outs[True][0] == outs[True][4]  # same prompt and seed -> same sample
     single = HFPolicy(tiny_model_dir, max_new_tokens=8, temperature=1.0)
     assert single.generate([prompts[2]], seeds=[3])[0].token_ids == outs[True][2]
+
+
+def test_trainable_policy_protocol(tiny_model_dir: Path, tmp_path: Path) -> None:
+    """encode/logprobs/save/load as the RL trainer uses them (TrainablePolicy)."""
+    from interactcs.policies.base import TrainablePolicy
+    from interactcs.policies.hf_sequences import build_sequences
+    from interactcs.types import FormatStatus, Trajectory, Turn
+
+    pol = HFPolicy(tiny_model_dir, temperature=1.0)
+    assert isinstance(pol, TrainablePolicy) and pol.module is pol.model
+
+    def traj(n: int) -> Trajectory:
+        turns = [
+            Turn(k, f"user {k}", f"<think>t{k}</think><response>r{k}</response><action>chat</action>",
+                 None, None, None, FormatStatus.OK, policy_meta={"system_prompt": "SYS"} if k == 0 else {})
+            for k in range(n)
+        ]  # fmt: skip
+        return Trajectory("s", 1, 1, "taste", "user 0", turns=turns)
+
+    trajs = [traj(2), traj(3)]
+    pb = pol.encode(trajs, [0, 2])
+    seq = build_sequences(pol.tokenizer, trajs)
+    assert torch.equal(pb.mask, seq.agent_mask.float())
+    assert sorted(set(pb.token_turn[0].tolist())) == [-1, 0, 1]
+    assert sorted(set(pb.token_turn[1].tolist())) == [-1, 2, 3, 4]
+    assert "SYS" in pol.tokenizer.decode(pb.tensors["input_ids"][0])  # recorded prompt used
+    lp, ent = pol.logprobs(pb.select(torch.tensor([1])))
+    assert lp.shape == ent.shape == (1, pb.mask.shape[1]) and lp.requires_grad
+    torch.testing.assert_close(lp.detach(), pol.token_logprobs(pb.tensors)[1:].detach())
+    pol.save(tmp_path / "ckpt")
+    with torch.no_grad():
+        pol.model.model.embed_tokens.weight.add_(1.0)  # change the weights, then restore
+    pol.load(tmp_path / "ckpt")
+    torch.testing.assert_close(pol.logprobs(pb)[0], pol.logprobs(pb)[0])
+    with torch.no_grad():
+        torch.testing.assert_close(pol.token_logprobs(pb.tensors)[1:], lp.detach())

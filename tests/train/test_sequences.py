@@ -145,3 +145,13 @@ def test_property_masked_tokens_are_exactly_agent_texts(
     ids, turn = b.input_ids[0], b.turn_index[0]
     for k, text in enumerate(agent):
         assert tok.decode(ids[turn == k]) == text + tok.eos_token
+
+
+def test_end_of_turn_found_when_eos_differs(tok) -> None:
+    """Base models often have eos <|endoftext|> while the template closes turns with <|im_end|>."""
+    import copy
+
+    base = copy.deepcopy(tok)
+    base.eos_token = "<|endoftext|>"
+    b = build_sequences(base, [traj()])
+    assert tok.decode(b.input_ids[0][b.turn_index[0] == 0]) == AGENT[0] + "<|im_end|>"

@@ -75,6 +75,8 @@ class AdvantageConfig:
         use_cost: cmpo: include the −λ·c term.
         outcome_coef: cmpo: weight of the outcome term.
         process_coef: cmpo: weight of the process term.
+        process_std_floor: cmpo: lower bound of the std that normalises the process term
+            (0 = the paper's plain batch normalisation).
         cost_mode: cmpo: ``"turn"`` charges each turn its own cost; ``"dialogue"`` charges
             every turn the dialogue's total cost.
         gamma: discount per agent turn (gae, reinforce_pp).
@@ -94,6 +96,7 @@ class AdvantageConfig:
     use_cost: bool = True
     outcome_coef: float = 1.0
     process_coef: float = 1.0
+    process_std_floor: float = 0.0
     cost_mode: Literal["turn", "dialogue"] = "turn"
     gamma: float = 1.0
     gae_lambda: float = 1.0
@@ -188,10 +191,15 @@ def group_normalize(
     return np.where(n > 1, centred / safe, 0.0)
 
 
-def batch_normalize(x: FloatArray, *, eps: float = 1e-6, ddof: int = 1) -> FloatArray:
+def batch_normalize(
+    x: FloatArray, *, eps: float = 1e-6, ddof: int = 1, std_floor: float = 0.0
+) -> FloatArray:
     """Normalise over all finite entries of ``x`` (M,); NaN entries become 0.
 
     With fewer than two finite entries the finite entries are only centred (std undefined).
+    ``std_floor`` bounds the divisor from below: when nearly every turn gets the top score,
+    the batch std is tiny and one partial score would otherwise outweigh the whole outcome
+    term (see ``AdvantageConfig.process_std_floor``).
     """
     x = np.asarray(x, dtype=np.float64)
     ok = np.isfinite(x)
@@ -200,7 +208,7 @@ def batch_normalize(x: FloatArray, *, eps: float = 1e-6, ddof: int = 1) -> Float
         return out
     vals = x[ok]
     centred = vals - vals.mean()
-    denom = vals.std(ddof=ddof) + eps if vals.size > 1 else 1.0
+    denom = max(vals.std(ddof=ddof), std_floor) + eps if vals.size > 1 else 1.0
     out[ok] = centred / (denom if denom > 0 else 1.0)
     return out
 
@@ -232,7 +240,9 @@ def cmpo(batch: TurnBatch, cfg: AdvantageConfig) -> AdvantageOutput:
     if cfg.use_outcome:
         adv += cfg.outcome_coef * _grpo_outcome(batch, cfg, batch.outcome)
     if cfg.use_process:
-        adv += cfg.process_coef * batch_normalize(batch.process, eps=cfg.eps, ddof=cfg.std_ddof)
+        adv += cfg.process_coef * batch_normalize(
+            batch.process, eps=cfg.eps, ddof=cfg.std_ddof, std_floor=cfg.process_std_floor
+        )
     if cfg.use_cost:
         adv -= _lambda_cost(batch, cfg.cost_mode)
     return _out(adv)

@@ -14,6 +14,8 @@ See :mod:`interactcs.eval.harness` for the protocol.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 
 import typer
@@ -23,29 +25,40 @@ from interactcs.cli.common import console, default_run_dir, progress_bar
 
 def eval_cmd(
     policy: list[str] = typer.Option(
-        ..., "--policy", "-p",
+        ...,
+        "--policy",
+        "-p",
         help="rule | always-voucher | never-voucher | random | api:MODEL | hf:PATH | RUN_DIR "
         "(repeat for a table with one row each)",
     ),
-    scene: str = typer.Option("hard", help="hard | easy | PATH (.parquet release layout or .jsonl)"),
+    scene: str = typer.Option(
+        "hard", help="hard | easy | PATH (.parquet release layout or .jsonl)"
+    ),
     users: int = typer.Option(80, help="dialogues per seed, drawn with the scene's evaluation mix"),
     seeds: int = typer.Option(3, help="independent runs (mean ± std over them)"),
     user_sim: str = typer.Option("offline", help="offline | llm:MODEL"),
     judge: str = typer.Option("offline", help="Comm/Logic judge: offline | llm:MODEL"),
-    base_url: str = typer.Option(None, help="OpenAI-compatible base URL for api:/llm: (e.g. http://127.0.0.1:8000/v1)"),
-    api_key_env: str = typer.Option("OPENAI_API_KEY", help="environment variable holding the API key (never logged)"),
-    max_turns: int = typer.Option(15, help="agent-turn cap per dialogue (paper 15; release eval 20)"),
-    mix: str = typer.Option(None, help="hard | easy: evaluation mix of a PATH scene (default: inferred)"),
-    same_users: bool = typer.Option(False, help="one user sample for all seeds (default: a new sample per seed)"),
+    base_url: str = typer.Option(
+        None, help="OpenAI-compatible base URL for api:/llm: (e.g. http://127.0.0.1:8000/v1)"
+    ),
+    api_key_env: str = typer.Option(
+        "OPENAI_API_KEY", help="environment variable holding the API key (never logged)"
+    ),
+    max_turns: int = typer.Option(
+        15, help="agent-turn cap per dialogue (paper 15; release eval 20)"
+    ),
+    mix: str = typer.Option(
+        None, help="hard | easy: evaluation mix of a PATH scene (default: inferred)"
+    ),
+    same_users: bool = typer.Option(
+        False, help="one user sample for all seeds (default: a new sample per seed)"
+    ),
     max_live: int = typer.Option(256, help="most dialogues in flight at once"),
     out: Path = typer.Option(None, help="output folder (default runs/eval__<scene>__<time>)"),
 ) -> None:
     """Evaluate POLICY (repeatable) on FDS: Sat., FR, Comm., Logic, V-Rate as mean ± std over seeds."""  # noqa: E501
     from interactcs.eval.harness import EvalConfig, arun_eval
     from interactcs.eval.tables import rich_table
-
-    import asyncio
-    import time
 
     out = out or default_run_dir("eval", Path(scene).stem)
     try:

@@ -64,7 +64,7 @@ def eval_tau2(
     try:
         require_tau2(log_level=log_level)
     except ImportError as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(str(exc), style="red", markup=False)
         raise typer.Exit(2) from None
     from interactcs.integrations.tau2.runner import (
         DOMAINS,
@@ -91,17 +91,17 @@ def eval_tau2(
             overwrite=overwrite, log_level=log_level,
         )  # fmt: skip
     except ValueError as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(str(exc), style="red", markup=False)
         raise typer.Exit(2) from None
     try:
         check_fresh(cfg)
     except FileExistsError as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(str(exc), style="red", markup=False)
         raise typer.Exit(2) from None
     with progress_bar(count_simulations(cfg), f"tau2 {policy} vs {user}") as advance:
         run_eval(cfg, progress=advance)
     typer.echo((cfg.out / "tau2_summary.md").read_text())
-    console.print(
+    typer.echo(
         f"wrote {cfg.out / 'tau2_summary.json'}, {cfg.out / 'tau2_summary.md'} and {cfg.out / 'tau2'}/"
     )
 

@@ -127,7 +127,9 @@ def over_seeds(per_seed: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def grouped_over_seeds(per_seed_groups: Sequence[Mapping[str, Mapping[str, Any]]]) -> dict[str, Any]:
+def grouped_over_seeds(
+    per_seed_groups: Sequence[Mapping[str, Mapping[str, Any]]],
+) -> dict[str, Any]:
     """Group label -> :func:`over_seeds` of that group's per-seed metrics (labels in order)."""
     labels: list[str] = []
     for g in per_seed_groups:

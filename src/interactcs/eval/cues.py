@@ -342,7 +342,9 @@ class DialogueView:
                 only the response text is read (the Comm judge's view).
         """
         u, a = self.users[k], self.agents[k]
-        vouchers = A.OFFER_VOUCHER in a.acts or A.CLAIM_VOUCHER in a.acts or (see_action and a.issued)
+        vouchers = (
+            A.OFFER_VOUCHER in a.acts or A.CLAIM_VOUCHER in a.acts or (see_action and a.issued)
+        )
         return bool(
             (u.refuses_evidence and A.ASK_EVIDENCE in a.acts)
             or (u.refuses_details and A.PROBE_DETAIL in a.acts)

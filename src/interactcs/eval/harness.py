@@ -135,7 +135,9 @@ def policy_label(spec: str) -> str:
     path = Path(spec)
     if path.is_dir():
         return path.resolve().name
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", spec.replace(":", "-")).strip("_") or "policy"
+    name, sep, arg = spec.partition(":")
+    text = f"{name}-{arg.strip('./')}" if sep else spec  # hf:./models/x -> hf-models_x
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_.") or "policy"
 
 
 def _labels(specs: Sequence[str]) -> list[str]:

@@ -115,7 +115,7 @@ class DialogueJudge(Protocol):
 
 class OfflineRubricJudge:
     """Model-free judge of the Comm or Logic rubric (rules in :mod:`.offline_comm` /
-    :mod:`.offline_logic`). Deterministic; about 0.1-0.3 ms a dialogue."""
+    :mod:`.offline_logic`). Deterministic; about 1-2 ms a dialogue on one CPU core."""
 
     name = "offline"
 
@@ -173,7 +173,11 @@ async def ajudge_one(
                 "skipped": "no agent turn to judge",
             }
         return
-    results = await asyncio.gather(*(j.ascore(traj, scenario) for j in judges))
+    raw = await asyncio.gather(*(j.ascore(traj, scenario) for j in judges), return_exceptions=True)
+    results = [
+        r if isinstance(r, RubricResult) else RubricResult(None, failure=f"judge error: {r!r}")
+        for r in raw
+    ]  # a judge that raises is a recorded failure, not a crashed evaluation
     for j, res in zip(judges, results, strict=True):
         st = stats[j.rubric.name]
         st.requests += res.attempts

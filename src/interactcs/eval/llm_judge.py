@@ -103,7 +103,7 @@ _VIEW_LOGIC = (
     "see), and for every agent turn its private reasoning, its reply, the action it took "
     "(chat or voucher) and any format problem. Judge the agent's reasoning and decisions."
 )
-_ENDINGS = {
+_ENDINGS: dict[str, str] = {
     EndReason.USER_END: "the customer ended it",
     EndReason.TURN_CAP: "the turn limit was reached",
     EndReason.FORMAT_FAILURE: "the agent's output broke the required format",
@@ -209,7 +209,9 @@ class LLMRubricJudge:
                     msgs, temperature=self.temperature, max_tokens=self.max_tokens, **extra
                 )
                 if res.text is None:
-                    return RubricResult(None, failure=f"request failed: {res.error}", attempts=attempt)
+                    return RubricResult(
+                        None, failure=f"request failed: {res.error}", attempts=attempt
+                    )
                 raw = res.text
                 try:
                     scores, reason = parse_rubric_output(raw, self.rubric)
@@ -217,7 +219,11 @@ class LLMRubricJudge:
                 except RubricOutputError as exc:
                     error = f"invalid answer: {exc}"
                     note = f"That answer is invalid: {exc}. Reply again with only the JSON object."
-                msgs = [*base, {"role": "assistant", "content": raw}, {"role": "user", "content": note}]
+                msgs = [
+                    *base,
+                    {"role": "assistant", "content": raw},
+                    {"role": "user", "content": note},
+                ]
         return RubricResult(None, failure=error, attempts=self.max_attempts, raw=(raw or "")[:500])
 
 

@@ -88,9 +88,7 @@ _VOUCHER_WORD = re.compile(r"\b(?:voucher|coupon|credit)s?\b")
 
 def _emotion(v: DialogueView) -> Scored:
     neg = [a for a in v.agents if v.users[a.index].negative]
-    hits = sum(
-        bool(a.acts & WARM) or has(_EMOTION_THINK, A.normalize(a.think)) for a in neg
-    )
+    hits = sum(bool(a.acts & WARM) or has(_EMOTION_THINK, A.normalize(a.think)) for a in neg)
     ratio = hits / len(neg) if neg else 1.0
     base = 2 if ratio >= 0.75 else 1 if ratio >= 0.34 else 0
     misreads = 0

@@ -82,7 +82,9 @@ def _intro(results: Mapping[str, Any]) -> str:
     c = results.get("config", {})
     mix = c.get("mix", "?")
     shares = "/".join(str(x) for x in EVAL_MIX.get(mix, ()))
-    sample = "one user sample for all seeds" if c.get("same_users") else "a new user sample per seed"
+    sample = (
+        "one user sample for all seeds" if c.get("same_users") else "a new user sample per seed"
+    )
     return (
         f"{c.get('users', '?')} dialogues × {c.get('seeds', '?')} seeds per policy "
         f"(evaluation mix `{mix}` {shares} per 80, {sample}); user simulator "
@@ -118,16 +120,27 @@ def markdown_report(results: Mapping[str, Any]) -> str:
 
 
 def rich_table(results: Mapping[str, Any], title: str | None = None) -> Any:
-    """The main table as a :class:`rich.table.Table` (plus a judge-failure column)."""
+    """The main table as a :class:`rich.table.Table` (plus judge failures when there are any)."""
+    from rich import box
     from rich.table import Table
 
     c = results.get("config", {})
-    table = Table(title=title or f"FDS {c.get('scene', '')}: mean ± std over {c.get('seeds', '?')} seeds")
-    table.add_column("policy")
-    for _, t, _ in TABLE1:
-        table.add_column(t, justify="right")
-    table.add_column("judge failures", justify="right")
-    for row, r in zip(main_rows(results), results.get("policies", {}).values(), strict=True):
-        fails = int(r.get("comm_failures", 0)) + int(r.get("logic_failures", 0))
-        table.add_row(*row, str(fails))
+    policies: Mapping[str, Any] = results.get("policies", {})
+    fails = {
+        n: int(r.get("comm_failures", 0)) + int(r.get("logic_failures", 0))
+        for n, r in policies.items()
+    }
+    table = Table(
+        title=title or f"FDS {c.get('scene', '')}: mean ± std over {c.get('seeds', '?')} seeds",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    table.add_column("policy", no_wrap=True, overflow="ellipsis", min_width=6, max_width=24)
+    for t in ("Sat.", "FR %", "Comm.", "Logic", "V-Rate %"):
+        table.add_column(t, justify="right", no_wrap=True)
+    if any(fails.values()):
+        table.add_column("judge fails", justify="right", no_wrap=True)
+    for row, name in zip(main_rows(results), policies, strict=True):
+        cells = [v.replace(" ± ", "±") for v in row[1:]]  # compact: fits 80 columns
+        table.add_row(row[0], *cells, *([str(fails[name])] if any(fails.values()) else []))
     return table

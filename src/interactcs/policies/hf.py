@@ -16,11 +16,12 @@ included) as ``assistant``, rendered by the tokenizer's chat template with a gen
 prompt. :mod:`interactcs.train.sequences` renders finished trajectories with the same
 function (:func:`chat_messages`), so training sees the prompts the policy saw.
 
-Generation. One decode loop per ``aact`` call for the whole batch: left padding, explicit
-position ids (so padded and unpadded rows see the same positions), a KV cache, temperature
-and top-p sampling. The prompt prefix shared by all rows (in a GRPO group: the system prompt,
-often the opening too) is prefilled once and its KV cache copied to every row, so a group
-pays for its long system prompt once per turn instead of once per dialogue. Each row samples with its **own** ``torch.Generator`` seeded from
+Generation (:mod:`interactcs.policies.hf_decode`). One decode loop per ``aact`` call for the
+whole batch: left padding, position ids from the attention mask (padded and unpadded rows see
+the same positions), a KV cache, temperature and top-p sampling. The prompt prefix shared by
+all rows (in a GRPO group: the system prompt, often the opening too) is prefilled once and
+its KV cache copied to every row, so a group pays for its long system prompt once per turn
+instead of once per dialogue. Each row samples with its **own** ``torch.Generator`` seeded from
 (policy seed, scenario id, dialogue id, turn index), so a dialogue's samples do not depend on
 which other dialogues share its batch: batched and one-at-a-time rollouts give the same
 tokens up to floating-point differences of padded matmuls. ``temperature=0`` is greedy.
@@ -35,15 +36,16 @@ import inspect
 import logging
 import time
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from interactcs.policies.base import POLICIES, DialogueState
-from interactcs.types import Message
+from interactcs.policies.base import POLICIES, DialogueState, PolicyBatch
+from interactcs.policies.hf_decode import DecodeSpec, decode_batch, layout_batch
+from interactcs.policies.hf_sequences import build_sequences, chat_messages
 
 log = logging.getLogger(__name__)
 
@@ -98,25 +100,6 @@ class GenerationStats:
     failures: list[str] = field(default_factory=list)
 
 
-def chat_messages(system_prompt: str, messages: Sequence[Message]) -> list[dict[str, str]]:
-    """Chat-template messages for a dialogue seen by the agent.
-
-    Args:
-        system_prompt: the agent system prompt (order signals filled in).
-        messages: ``user`` (customer) and ``agent`` (raw agent output) messages in order;
-            ``system`` messages inside ``messages`` are dropped (the prompt comes first).
-
-    Returns:
-        ``[{"role": "system", ...}, {"role": "user", ...}, {"role": "assistant", ...}, ...]``.
-    """
-    out = [{"role": "system", "content": system_prompt}]
-    for m in messages:
-        if m.role == "system":
-            continue
-        out.append({"role": "assistant" if m.role == "agent" else "user", "content": m.content})
-    return out
-
-
 def resolve_device(device: str = "auto") -> torch.device:
     """``"auto"`` -> ``cuda`` when available, else ``cpu``; any other string is passed through."""
     if device == "auto":
@@ -139,38 +122,17 @@ def resolve_dtype(dtype: str | torch.dtype, device: torch.device) -> torch.dtype
     return names[dtype]
 
 
+def dtype_kwarg(dtype: torch.dtype) -> dict[str, torch.dtype]:
+    """``{"dtype": ...}`` for transformers >= 4.56, ``{"torch_dtype": ...}`` before."""
+    import transformers
+
+    major, minor = (int(x) for x in transformers.__version__.split(".")[:2])
+    return {"dtype": dtype} if (major, minor) >= (4, 56) else {"torch_dtype": dtype}
+
+
 def _field(batch: Any, name: str) -> torch.Tensor:
     value = batch[name] if isinstance(batch, Mapping) else getattr(batch, name)
     return value
-
-
-#: shortest common prompt prefix (tokens) worth a separate shared prefill
-_MIN_SHARED_PREFIX = 16
-
-
-def _common_prefix_len(rows: Sequence[Sequence[int]]) -> int:
-    """Length of the longest common prefix of token lists."""
-    first = rows[0]
-    n = min(len(r) for r in rows)
-    for r in rows[1:]:
-        k = 0
-        while k < n and r[k] == first[k]:
-            k += 1
-        n = k
-    return n
-
-
-def _top_p_filter(logits: torch.Tensor, top_p: float) -> torch.Tensor:
-    """Set logits outside the smallest set with cumulative probability >= top_p to -inf.
-
-    Args:
-        logits: (B, V) temperature-scaled logits.
-    """
-    sorted_logits, idx = torch.sort(logits, dim=-1, descending=True)
-    cum = sorted_logits.softmax(-1).cumsum(-1)
-    remove = cum - sorted_logits.softmax(-1) >= top_p  # keep the token that crosses top_p
-    sorted_logits = sorted_logits.masked_fill(remove, float("-inf"))
-    return torch.full_like(logits, float("-inf")).scatter(-1, idx, sorted_logits)
 
 
 class HFPolicy:
@@ -180,7 +142,8 @@ class HFPolicy:
         model_name_or_path: hub id or local folder (a full model or a peft adapter folder).
         device: ``"auto"`` (cuda if available), ``"cpu"``, ``"cuda:0"``, ...
         dtype: ``"auto"`` (bf16 on GPU, fp32 on CPU), ``"bf16"``, ``"fp16"``, ``"fp32"``.
-        lora: add a fresh LoRA adapter (only adapter weights are trainable).
+        lora: add a fresh LoRA adapter (only adapter weights are trainable); ``True`` means
+            ``LoraSpec()``.
         max_new_tokens: token cap per agent turn.
         temperature: sampling temperature; 0 = greedy.
         top_p: nucleus sampling threshold (1 = off).
@@ -196,7 +159,7 @@ class HFPolicy:
         *,
         device: str = "auto",
         dtype: str | torch.dtype = "auto",
-        lora: LoraSpec | None = None,
+        lora: LoraSpec | bool | None = None,
         max_new_tokens: int = 256,
         temperature: float = 1.0,
         top_p: float = 1.0,
@@ -215,6 +178,8 @@ class HFPolicy:
         self.top_p = top_p
         self.seed = seed
         self.share_prefix = share_prefix
+        #: token cap of training sequences built by :meth:`encode` (None = no truncation)
+        self.max_seq_len: int | None = None
         self.stats = GenerationStats()
         adapter = (Path(self.path) / "adapter_config.json").is_file()
         base_path = self.path
@@ -227,7 +192,8 @@ class HFPolicy:
             tok_path, trust_remote_code=trust_remote_code
         )
         self._setup_tokenizer()
-        self.model = self._load_model(base_path, adapter, lora, trust_remote_code)
+        spec = LoraSpec() if lora is True else (lora or None)
+        self.model = self._load_model(base_path, adapter, spec, trust_remote_code)
         self.model.eval()
         self.eos_ids = self._eos_ids()
 
@@ -246,13 +212,11 @@ class HFPolicy:
     def _load_model(self, base_path: str, adapter: bool, lora: LoraSpec | None, trust: bool) -> Any:
         from transformers import AutoModelForCausalLM
 
-        model = AutoModelForCausalLM.from_pretrained(
-            base_path, dtype=self.dtype, trust_remote_code=trust
-        ).to(self.device)
-        params = inspect.signature(model.forward).parameters
-        self._cache_kw = "cache" if "cache" in params else "past_key_values"
-        # prefill needs the last position's logits only (saves a (B, P, V) lm_head matmul)
-        self._keep_kw = {"logits_to_keep": 1} if "logits_to_keep" in params else {}
+        model: Any = AutoModelForCausalLM.from_pretrained(
+            base_path, **dtype_kwarg(self.dtype), trust_remote_code=trust
+        )
+        model = model.to(self.device)
+        self._model_kw = DecodeSpec.model_kwargs(model)  # read before any peft wrapping
         if adapter:
             from peft import PeftModel
 
@@ -288,14 +252,15 @@ class HFPolicy:
     def is_peft(self) -> bool:
         return hasattr(self.model, "peft_config")
 
-    def save(self, out_dir: str | Path, *, merge_lora: bool = True) -> Path:
-        """Write the model and tokenizer with ``save_pretrained``.
+    def save(self, out_dir: str | Path, *, merge_lora: bool = False) -> Path:
+        """Write the model (or LoRA adapter) and tokenizer with ``save_pretrained``.
 
         Args:
             out_dir: target folder.
             merge_lora: with a LoRA adapter, save a merged full model (loadable by
-                ``AutoModelForCausalLM.from_pretrained``) instead of the adapter alone.
-                The live policy keeps its adapter either way.
+                ``AutoModelForCausalLM.from_pretrained``; what SFT exports) instead of the
+                adapter alone (default; what checkpoints need for :meth:`load`). The live
+                policy keeps its adapter either way.
         """
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
@@ -306,10 +271,34 @@ class HFPolicy:
         self.tokenizer.save_pretrained(out)
         return out
 
-    @classmethod
-    def load(cls, path: str | Path, **kwargs: Any) -> HFPolicy:
-        """Load a policy saved by :meth:`save` (full model or adapter folder)."""
-        return cls(path, **kwargs)
+    def load(self, path: str | Path) -> None:
+        """Load weights saved by :meth:`save` into this policy, in place.
+
+        A LoRA policy loads an adapter folder; a full-weight policy loads a full model.
+        To build a new policy from a folder, use ``HFPolicy(path)``.
+        """
+        path = Path(path)
+        adapter = (path / "adapter_config.json").is_file()
+        if adapter != self.is_peft:
+            kind = "an adapter folder" if adapter else "a full model"
+            raise ValueError(
+                f"{path} holds {kind}; this policy is {'LoRA' if self.is_peft else 'full-weight'}"
+            )
+        if adapter:
+            from peft import set_peft_model_state_dict
+            from safetensors.torch import load_file
+
+            set_peft_model_state_dict(self.model, load_file(path / "adapter_model.safetensors"))
+            return
+        from transformers import AutoModelForCausalLM
+
+        fresh = AutoModelForCausalLM.from_pretrained(path, **dtype_kwarg(self.dtype))
+        self.model.load_state_dict(fresh.state_dict())
+
+    @property
+    def module(self) -> torch.nn.Module:
+        """The model (``TrainablePolicy.module``)."""
+        return self.model
 
     def trainable_parameters(self) -> list[torch.nn.Parameter]:
         """Parameters with ``requires_grad`` (only the adapter's with LoRA)."""
@@ -319,12 +308,15 @@ class HFPolicy:
         """Change the base seed of the sampling generators (e.g. once per training step)."""
         self.seed = seed
 
+    set_sampling_seed = set_seed  # TrainablePolicy name
+
     # ------------------------------------------------------------------ generation
     def render_prompt(self, messages: list[dict[str, str]]) -> str:
         """Chat-template text of ``messages`` followed by the assistant generation prompt."""
-        return self.tokenizer.apply_chat_template(
+        text = self.tokenizer.apply_chat_template(
             messages, tokenize=False, add_generation_prompt=True
         )
+        return str(text)
 
     def row_seed(self, state: DialogueState) -> int:
         """Seed of one dialogue's sampling generator for its current turn."""
@@ -344,8 +336,14 @@ class HFPolicy:
             if gen is None:
                 state.extra["policy_failure"] = self.stats.failures[-1]
                 out.append("")
-            else:
-                out.append(gen.text)
+                continue
+            out.append(gen.text)
+            # copied into Turn.policy_meta by the runner; the first turn keeps the prompt
+            # so training can rebuild the exact chat (see hf_sequences.recorded_system_prompt)
+            meta: dict[str, Any] = {"new_tokens": len(gen.token_ids), "stopped": gen.stopped}
+            if state.turn_index == 0:
+                meta["system_prompt"] = state.system_prompt
+            state.extra["turn_meta"] = meta
         return out
 
     def _generate_safe(
@@ -354,7 +352,7 @@ class HFPolicy:
         """:meth:`generate` that halves the batch on out-of-memory and never raises."""
         try:
             return list(self.generate(prompts, seeds=seeds))
-        except torch.OutOfMemoryError as exc:
+        except torch.cuda.OutOfMemoryError as exc:
             if len(prompts) == 1:
                 self.stats.failures.append(f"out of memory: {exc}")
                 return [None]
@@ -390,10 +388,14 @@ class HFPolicy:
         rows = self.tokenizer([self.render_prompt(p) for p in prompts], add_special_tokens=False)[
             "input_ids"
         ]
-        prefix, ids, mask = self._layout(rows)
+        pad = self.tokenizer.pad_token_id
+        prefix, ids, mask = layout_batch(
+            rows, pad_id=pad, device=self.device, share_prefix=self.share_prefix
+        )
         seeds = seeds if seeds is not None else [self.seed + i for i in range(len(prompts))]
         max_new = max_new_tokens or self.max_new_tokens
-        new, lps, steps = self._decode(prefix, ids, mask, seeds, max_new)
+        spec = DecodeSpec(self.eos_ids, pad, self.temperature, self.top_p, *self._model_kw)
+        new, lps, steps = decode_batch(self.model, spec, prefix, ids, mask, seeds, max_new=max_new)
         gens = [self._finish_row(new[i], lps[i], len(r)) for i, r in enumerate(rows)]
         st = self.stats
         st.calls += 1
@@ -404,130 +406,14 @@ class HFPolicy:
         st.seconds += time.perf_counter() - t0
         return gens
 
-    def _layout(
-        self, rows: list[list[int]]
-    ) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor]:
-        """Tensors for a batch of prompt token lists, splitting off a shared prefix.
-
-        Without sharing: ``prefix=None``, ``ids`` (B, P) left-padded, ``mask`` (B, P). With a
-        shared prefix of c tokens (e.g. a group's system prompt): ``prefix`` (1, c) is
-        prefilled once, ``ids`` (B, S) holds the left-padded remainders and ``mask`` (B, c + S)
-        covers prefix and remainder (zeros in the middle where a remainder is short).
-        """
-        c = _common_prefix_len(rows) if self.share_prefix and len(rows) > 1 else 0
-        c = min(c, min(len(r) for r in rows) - 1)  # every row keeps >= 1 token to prefill
-        prefix = None
-        if c >= _MIN_SHARED_PREFIX:
-            prefix = torch.tensor([rows[0][:c]], device=self.device)
-            rows = [r[c:] for r in rows]
-        else:
-            c = 0
-        width = max(len(r) for r in rows)
-        pad = self.tokenizer.pad_token_id
-        ids = torch.full((len(rows), width), pad, dtype=torch.long)
-        mask = torch.zeros((len(rows), c + width), dtype=torch.long)
-        mask[:, :c] = 1
-        for i, r in enumerate(rows):
-            ids[i, width - len(r) :] = torch.tensor(r, dtype=torch.long)
-            mask[i, c + width - len(r) :] = 1
-        return prefix, ids.to(self.device), mask.to(self.device)
-
     def _finish_row(self, tokens: torch.Tensor, lps: torch.Tensor, n_prompt: int) -> Generation:
         ids = tokens.tolist()
         eos = set(self.eos_ids)
         end = next((i for i, t in enumerate(ids) if t in eos), None)
         keep = len(ids) if end is None else end + 1
         ids = ids[:keep]
-        text = self.tokenizer.decode(ids, skip_special_tokens=True)
+        text = str(self.tokenizer.decode(ids, skip_special_tokens=True))
         return Generation(text, ids, lps[:keep].tolist(), n_prompt, end is not None)
-
-    def _sample(self, logits: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Sample one token per row by inverse-CDF lookup of a pre-drawn uniform.
-
-        Args:
-            logits: (B, V) next-token logits.
-            u: (B,) uniforms in [0, 1), one per row (drawn from that row's generator).
-
-        Returns:
-            tokens (B,), their log-probs (B,) under the temperature-scaled distribution.
-        """
-        logits = logits.float()
-        if self.temperature <= 0:
-            tokens = logits.argmax(-1)
-            return tokens, logits.log_softmax(-1).gather(-1, tokens[:, None]).squeeze(-1)
-        scaled = logits / self.temperature
-        logp = scaled.log_softmax(-1)
-        filtered = _top_p_filter(scaled, self.top_p) if self.top_p < 1.0 else scaled
-        cdf = filtered.softmax(-1).cumsum(-1)
-        tokens = torch.searchsorted(cdf, (u * cdf[:, -1])[:, None], right=True).squeeze(-1)
-        tokens = tokens.clamp(max=logits.size(-1) - 1)
-        return tokens, logp.gather(-1, tokens[:, None]).squeeze(-1)
-
-    def _cache_of(self, out: Any) -> Any:
-        return getattr(out, self._cache_kw, None) or getattr(out, "past_key_values", None)
-
-    def _prefill(
-        self, prefix: torch.Tensor | None, ids: torch.Tensor, mask: torch.Tensor
-    ) -> tuple[torch.Tensor, Any, torch.Tensor]:
-        """Run the prompts; returns last-position logits (B, V), the KV cache, positions (B, S)."""
-        pos = (mask.long().cumsum(-1) - 1).clamp(min=0)[:, mask.size(1) - ids.size(1) :]
-        kw: dict[str, Any] = dict(self._keep_kw)
-        if prefix is not None:  # shared prefix: prefill once, copy its cache to every row
-            out = self.model(input_ids=prefix, use_cache=True, **self._keep_kw)
-            cache = self._cache_of(out)
-            cache.batch_repeat_interleave(ids.size(0))
-            kw[self._cache_kw] = cache
-        out = self.model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True, **kw)
-        return out.logits[:, -1, :], self._cache_of(out), pos
-
-    @torch.no_grad()
-    def _decode(
-        self,
-        prefix: torch.Tensor | None,
-        ids: torch.Tensor,
-        mask: torch.Tensor,
-        seeds: list[int],
-        max_new: int,
-    ) -> tuple[torch.Tensor, torch.Tensor, int]:
-        """KV-cached decode loop over the batch laid out by :meth:`_layout`.
-
-        Returns:
-            new tokens (B, T) (pad after a row's eos), their log-probs (B, T), steps run T.
-        """
-        # one generator per row, drawn up front: a row's samples ignore its batch-mates
-        gens = [torch.Generator().manual_seed(s) for s in seeds]
-        uniforms = torch.stack([torch.rand(max(max_new, 1), generator=g) for g in gens])
-        uniforms = uniforms.to(self.device)
-        eos = torch.tensor(self.eos_ids, device=self.device)
-        pad = self.tokenizer.pad_token_id
-        logits, cache, pos = self._prefill(prefix, ids, mask)
-        next_pos = pos[:, -1:] + 1
-        done = torch.zeros(ids.size(0), dtype=torch.bool, device=self.device)
-        tokens: list[torch.Tensor] = []
-        logps: list[torch.Tensor] = []
-        for step in range(max_new):
-            tok, lp = self._sample(logits, uniforms[:, step])
-            tok = torch.where(done, torch.full_like(tok, pad), tok)
-            tokens.append(tok)
-            logps.append(torch.where(done, torch.zeros_like(lp), lp))
-            done |= torch.isin(tok, eos)
-            if bool(done.all()) or len(tokens) == max_new:
-                break
-            mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
-            out = self.model(
-                input_ids=tok[:, None],
-                attention_mask=mask,
-                position_ids=next_pos,
-                use_cache=True,
-                **{self._cache_kw: cache},
-            )
-            cache = self._cache_of(out)
-            logits = out.logits[:, -1, :]
-            next_pos = next_pos + 1
-        if not tokens:
-            empty = torch.zeros(ids.size(0), 0)
-            return empty.long(), empty, 0
-        return torch.stack(tokens, 1).cpu(), torch.stack(logps, 1).float().cpu(), len(tokens)
 
     # ------------------------------------------------------------------ training support
     def forward_logits(self, batch: Any) -> torch.Tensor:
@@ -565,6 +451,35 @@ class HFPolicy:
     def token_logprobs(self, batch: Any, *, temperature: float = 1.0) -> torch.Tensor:
         """``(B, L)`` per-token log-probs (see :meth:`token_logprobs_and_entropy`), with grad."""
         return self._logprobs(batch, temperature, entropy=False, entropy_grad=False)[0]
+
+    def encode(self, trajectories: list[Any], first_rows: Any) -> PolicyBatch:
+        """``TrainablePolicy.encode``: one row per dialogue; units are tokens.
+
+        Args:
+            trajectories: B finished dialogues (chat rebuilt by
+                :func:`~interactcs.policies.hf_sequences.build_sequences`, truncated to
+                ``self.max_seq_len`` when set).
+            first_rows: (B,) flat turn row of each dialogue's first agent turn.
+
+        Returns:
+            ``PolicyBatch`` with tensors ``input_ids``/``attention_mask`` (B, L), ``mask``
+            (B, L) float = agent tokens, ``token_turn`` (B, L) = ``first_rows[b]`` + agent
+            turn index, -1 elsewhere. All on CPU.
+        """
+        seq = build_sequences(self.tokenizer, trajectories, max_len=self.max_seq_len)
+        rows = torch.as_tensor([int(r) for r in first_rows], dtype=torch.long)[:, None]
+        token_turn = torch.where(seq.turn_index >= 0, seq.turn_index + rows, -1)
+        tensors = {"input_ids": seq.input_ids, "attention_mask": seq.attention_mask}
+        return PolicyBatch(tensors, seq.agent_mask.float(), token_turn)
+
+    def logprobs(self, batch: PolicyBatch) -> tuple[torch.Tensor, torch.Tensor]:
+        """``TrainablePolicy.logprobs``: (B, L) token log-probs and entropies, differentiable,
+        on the batch's device, at the rollout temperature (1 when greedy)."""
+        temp = self.temperature if self.temperature > 0 else 1.0
+        lp, ent = self.token_logprobs_and_entropy(
+            batch.tensors, temperature=temp, entropy_grad=True
+        )
+        return lp.to(batch.mask.device), ent.to(batch.mask.device)
 
     def _logprobs(
         self, batch: Any, temperature: float, *, entropy: bool, entropy_grad: bool

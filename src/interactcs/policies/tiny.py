@@ -190,6 +190,8 @@ def build_tiny_model(
     import torch
     from transformers import AutoModelForCausalLM, GenerationConfig
 
+    from interactcs.policies.hf import dtype_kwarg
+
     if hidden_size % heads:
         raise ValueError(f"hidden_size={hidden_size} must be divisible by heads={heads}")
     out = Path(out_dir)
@@ -204,7 +206,7 @@ def build_tiny_model(
         arch, vocab_size=len(tok), hidden_size=hidden_size, layers=layers, heads=heads, tok=tok
     )
     torch.manual_seed(seed)
-    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    model = AutoModelForCausalLM.from_config(config, **dtype_kwarg(torch.float32))
     model.generation_config = GenerationConfig(
         eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, do_sample=True
     )

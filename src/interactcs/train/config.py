@@ -46,10 +46,10 @@ class SftConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     enabled: Literal["auto", "on", "off"] = Field("auto", description="auto/on = warm start before RL; off = RL from scratch")
-    dialogues: int = Field(256, ge=1, description="rule-agent dialogues to imitate")
-    epochs: int = Field(3, ge=1)
-    lr: float = Field(1e-3, gt=0)
-    batch_size: int = Field(16, ge=1)
+    dialogues: int = Field(512, ge=1, description="rule-agent dialogues to imitate")
+    epochs: int = Field(4, ge=1, description="few epochs on purpose: the warm start keeps some entropy for RL")
+    lr: float | None = Field(None, gt=0, description="default 1e-2 for act, 5e-4 for hf: policies")
+    batch_size: int = Field(32, ge=1)
 
 
 class TrainConfig(BaseModel):
@@ -83,6 +83,11 @@ class TrainConfig(BaseModel):
     use_cost: bool = Field(True, description="ablation switch: λ·cost term")
     outcome_coef: float = Field(1.0, ge=0, description="weight of the group-normalised outcome term (cmpo)")
     process_coef: float = Field(1.0, ge=0, description="weight of the batch-normalised process term (cmpo)")
+    process_std_floor: float = Field(
+        0.25, ge=0,
+        description="floor of the std normalising turn process rewards: with a {0,0.5,1} judge most turns "
+        "score 1, the batch std gets tiny and a single partial score would outweigh the outcome (0 = paper)",
+    )
     budgets: dict[str, float] = Field(default_factory=lambda: {"voucher": 0.3}, description="cost type -> budget (mean cost per dialogue)")
     controller: ControllerConfig = Field(default_factory=ControllerConfig)
 

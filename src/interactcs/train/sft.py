@@ -31,7 +31,13 @@ from typing import Any
 
 import torch
 
-from interactcs.train.sequences import TokenizedChat, collate, tokenize_chat, trajectory_chat
+from interactcs.train.sequences import (
+    TokenizedChat,
+    collate,
+    recorded_system_prompt,
+    tokenize_chat,
+    trajectory_chat,
+)
 from interactcs.types import Trajectory
 
 
@@ -235,7 +241,9 @@ def run_sft(
         rows = _train(policy, chats, config, emit)
     finally:
         policy.model.eval()
-    model_dir = policy.save(Path(out_dir) / "model") if out_dir is not None else None
+    model_dir = None
+    if out_dir is not None:
+        model_dir = policy.save(Path(out_dir) / "model", merge_lora=True)
     return SFTResult(
         steps=len(rows),
         dialogues=len(chats),
@@ -297,7 +305,8 @@ def _train(
 def resolve_system_prompts(
     trajs: Sequence[Trajectory], scenarios: Iterable[Any] | None = None
 ) -> tuple[list[str | None], int]:
-    """Per-trajectory system prompts: ``meta["system_prompt"]``, else the agent prompt of the
+    """Per-trajectory system prompts: the recorded one (``meta["system_prompt"]`` or the first
+    turn's ``policy_meta``, see ``recorded_system_prompt``), else the agent prompt of the
     matching scenario (by ``scenario_id``) when ``scenarios`` are given, else ``None``
     (= the generic prompt).
 
@@ -314,7 +323,7 @@ def resolve_system_prompts(
     out: list[str | None] = []
     generic = 0
     for t in trajs:
-        prompt = t.meta.get("system_prompt")
+        prompt = recorded_system_prompt(t)
         if prompt is None and render is not None and t.scenario_id in by_id:
             prompt = render(by_id[t.scenario_id])
         generic += prompt is None

@@ -109,9 +109,8 @@ class Trainer:
         with JsonlWriter(self.run_dir / "sft_data.jsonl") as w:
             for t in trajs:
                 w.write(t)
-        if cfg.policy.startswith("hf:"):
-            self.policy.attach_teacher_tokens(trajs)
-        behaviour_clone(self.policy, trajs, epochs=cfg.sft.epochs, lr=cfg.sft.lr,
+        lr = cfg.sft.lr or (5e-4 if cfg.policy.startswith("hf:") else 1e-2)
+        behaviour_clone(self.policy, trajs, epochs=cfg.sft.epochs, lr=lr,
                         batch_size=cfg.sft.batch_size, seed=cfg.seed,
                         log_path=self.run_dir / "sft_metrics.jsonl")
         return True
@@ -179,7 +178,8 @@ class Trainer:
             batch.values = turn_values
         adv_cfg = AdvantageConfig(use_outcome=cfg.use_outcome, use_process=cfg.use_process,
                                   use_cost=cfg.use_cost, cost_mode=cfg.cost_mode,
-                                  outcome_coef=cfg.outcome_coef, process_coef=cfg.process_coef)
+                                  outcome_coef=cfg.outcome_coef, process_coef=cfg.process_coef,
+                                  process_std_floor=cfg.process_std_floor)
         out = compute(cfg.algo, batch, adv_cfg)
         self.policy.module.train()
         inputs: UpdateInputs = prepare_inputs(self.policy, self.ref, pb, out.advantages,

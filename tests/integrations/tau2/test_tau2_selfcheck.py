@@ -125,20 +125,34 @@ def test_dropping_a_write_action_fails_db(tmp_path: Path) -> None:
     assert s["agreement_with_tau2"]["disagreements"] == []
 
 
+#: telecom tasks: phone-side actions, and a bill the agent sends to the phone for payment
+TELECOM_TASKS = [
+    "[mobile_data_issue]airplane_mode_on|user_abroad_roaming_enabled_off[PERSONA:None]",
+    "[service_issue]airplane_mode_on|overdue_bill_suspension[PERSONA:None]",
+]
+
+
 def test_telecom_user_side_actions(tmp_path: Path) -> None:
     """The scripted customer runs the phone-side gold actions the replay agent asks for."""
     cfg = Tau2EvalConfig(
-        domains=["telecom"], policy="replay-gold", num_tasks=3, out=tmp_path, log_level="ERROR"
-    )
+        domains=["telecom"], policy="replay-gold", task_ids=TELECOM_TASKS, out=tmp_path,
+        log_level="ERROR",
+    )  # fmt: skip
     s = run_eval(cfg)["telecom"]
     assert s["pass_hat"] == {"1": 1.0}
     assert s["env_assertion_rate"] == 1.0 and s["communicate_rate"] is None
+    # the project's reference state syncs line and phone after each gold action, so the paid
+    # bill matches; tau2's own (unused in telecom) DB flag misses the payment
+    assert s["db_rate"] == 1.0
     results = Results.load(tmp_path / "tau2" / "telecom.json")
+    bill = next(sim for sim in results.simulations if "overdue_bill" in sim.task_id)
+    assert bill.reward_info.db_check.db_match is False and bill.reward_info.reward == 1.0
     user_calls = [
         tc for sim in results.simulations for m in sim.messages
         if m.role == "user" and getattr(m, "tool_calls", None) for tc in m.tool_calls
     ]  # fmt: skip
-    assert user_calls and all(tc.requestor == "user" for tc in user_calls)
+    assert {tc.name for tc in user_calls} >= {"toggle_airplane_mode", "make_payment"}
+    assert all(tc.requestor == "user" for tc in user_calls)
 
 
 def test_pass_hat_two_trials_on_mock(tmp_path: Path) -> None:

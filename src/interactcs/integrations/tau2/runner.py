@@ -32,7 +32,7 @@ import random
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -118,7 +118,6 @@ class Tau2EvalConfig:
     overwrite: bool = False
     skip_action_ids: tuple[str, ...] = ()
     log_level: str | None = "WARNING"
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.domains:
@@ -172,7 +171,7 @@ def _text_policy(cfg: Tau2EvalConfig) -> tuple[Callable[[list[dict[str, str]]], 
 
     def generate(chat: list[dict[str, str]]) -> str:
         with lock:  # one decode at a time; a fresh sampling seed per turn
-            seed = policy.seed * 1_000_003 + next(counter)
+            seed = int(getattr(policy, "seed", cfg.seed)) * 1_000_003 + next(counter)
             return str(policy.generate([chat], seeds=[seed])[0].text)
 
     return generate, policy
@@ -221,9 +220,11 @@ def make_agent_factory(cfg: Tau2EvalConfig) -> tuple[AgentFactory, str, dict[str
     generate, policy = _text_policy(cfg)
     cfg.concurrency = 1
 
+    seed_fn = getattr(policy, "set_seed", None)
+
     def text(env: Environment, task: Task) -> BaseAgent:
         return TextToolAgent(
-            env.get_tools(), env.get_policy(), generate, name=cfg.policy, seed_fn=policy.set_seed
+            env.get_tools(), env.get_policy(), generate, name=cfg.policy, seed_fn=seed_fn
         )
 
     return text, cfg.policy, {"temperature": cfg.temperature, "max_new_tokens": cfg.max_new_tokens}

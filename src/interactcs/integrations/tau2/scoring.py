@@ -85,9 +85,10 @@ def _gold_env(domain: str, task: Task) -> Environment:
             env.make_tool_call(action.name, requestor=action.requestor, **action.arguments)
         except Exception:  # noqa: BLE001 - a failing gold action leaves the state as it is
             pass
-    # the orchestrator syncs agent and user state after every step (telecom: the phone sees
-    # the line's data plan); do the same before hashing
-    env.sync_tools()
+        # as the orchestrator does after every tool call: sync the two sides (telecom: a
+        # payment request sent by the agent only reaches the phone, where the user pays it,
+        # after a sync)
+        env.sync_tools()
     return env
 
 
@@ -215,8 +216,8 @@ def disagreements(checks: Checks | None, sim: SimulationRun) -> list[str]:
     """Where the project's checks differ from tau2's ``reward_info`` (empty: they agree).
 
     The DB checks are compared only where DB is part of the task's reward basis (airline,
-    retail): for telecom tau2 hashes the gold environment without syncing the phone with
-    the line after the gold actions, so its (unused) DB flag can be false on a perfect run.
+    retail): in telecom tau2 plays the gold actions without syncing the phone with the line
+    between them, so its (unused) DB flag can be false on a perfect run.
     """
     info = sim.reward_info
     if checks is None or info is None or info.db_check is None:
