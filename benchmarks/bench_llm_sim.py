@@ -19,19 +19,27 @@ so no schedule can beat ``ideal = max_i(requests_i) * delay``. ``efficiency = id
 (wall = the whole ``run_dialogues`` call: event loop, HTTP clients, env, parsing). A rollout
 that serialised the dialogues would score about ``1 / dialogues``.
 
-What bounds it. Every request costs the rollout process roughly 1 ms of CPU (mostly
-httpx; more when the server runs in the same process and shares the GIL), paid for each
-request of a round, so with 64 dialogues a round costs ``delay`` plus ~60 ms. ``overhead_ms_per_request`` reports it; efficiency approaches 1 as the delay grows
-toward real LLM latencies (seconds). On a shared machine the rollout also waits for a core:
-``load_avg_1min`` says how busy the machine was, and ``efficiency_est_idle_cpu`` =
-``ideal / (ideal + cpu_s)`` estimates the efficiency with a core to itself.
+What bounds it. Every request costs CPU in the rollout process (``cpu_ms_per_request``:
+about 0.13 ms with :mod:`interactcs.llm.http`, of which ~0.05 ms is the rollout itself, env,
+prompts and parsing; it was ~1 ms with httpx) and in the server
+(``server_cpu_ms_per_request``), paid for each request of a round, so a round costs
+``delay`` plus dialogues x that. ``overhead_ms_per_request`` reports the wall-clock excess;
+efficiency approaches 1 as the delay grows toward real LLM latencies (seconds). On a shared
+machine the rollout and the server also wait for a core: ``load_avg_1min`` says how busy the
+machine was, and ``efficiency_est_idle_cpu`` = ``ideal / (ideal + cpu_s)`` estimates the
+efficiency with a core to itself.
+
 ``--server process`` (default) forks the scripted server into its own process, like a
-real LLM server; ``--server thread`` keeps it in this process.
+real LLM server; ``--server thread`` keeps it in this process; ``--server none`` replaces
+HTTP by an in-process client that sleeps ``delay`` and answers with the same script: the
+ceiling any transport could reach on this machine at this moment (run it next to the
+others when the machine is busy).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import multiprocessing as mp
 import os
@@ -41,6 +49,7 @@ import sys
 import time
 from typing import Any
 
+from interactcs.llm.base import ChatResult
 from interactcs.llm.openai_client import OpenAIChatClient
 from interactcs.policies.api import ApiPolicy
 from interactcs.rollout.runner import run_dialogues
@@ -108,10 +117,33 @@ def _serve_in_child(conn: Any, targets: dict[str, int], delay: float) -> None:
         conn.send((len(srv.requests), time.process_time() - c0))
 
 
+class NoHttpClient:
+    """A ChatClient without HTTP (``--server none``): the bench script answers in-process
+    after ``asyncio.sleep(delay)``, so a run measures the rollout alone."""
+
+    def __init__(self, model: str, handler: RoleHandler, calls: list[int]) -> None:
+        self.model, self.handler, self.calls = model, handler, calls
+
+    async def complete(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        **extra: Any,
+    ) -> ChatResult:
+        reply = self.handler({"model": self.model, "messages": messages})
+        assert isinstance(reply, Reply)
+        self.calls[0] += 1
+        await asyncio.sleep(reply.delay_s)
+        return ChatResult(reply.content, None, 1, reply.delay_s)
+
+
 class Endpoint:
-    """The scripted server for one run: in this process (``thread``) or in a forked child
+    """The scripted server for one run: in this process (``thread``), in a forked child
     (``process``: its CPU no longer competes with the rollout for the GIL, as with a real
-    LLM server). ``n_requests()`` stops a child server."""
+    LLM server) or none at all (``none``: :class:`NoHttpClient`). ``n_requests()`` stops a
+    child server."""
 
     def __init__(self, targets: dict[str, int], delay: float, mode: str) -> None:
         if mode == "process" and "fork" not in mp.get_all_start_methods():
@@ -120,7 +152,10 @@ class Endpoint:
         self._n: int | None = None
         #: CPU seconds the server process spent while serving (``process`` mode only)
         self.server_cpu_s: float | None = None
-        if mode == "thread":
+        self.url = ""
+        if mode == "none":
+            self.handler, self.calls = make_handler(targets, delay), [0]
+        elif mode == "thread":
             self._srv = ScriptedServer(make_handler(targets, delay)).start()
             self.url = self._srv.base_url
         elif mode == "process":
@@ -132,11 +167,25 @@ class Endpoint:
             self._proc.start()
             self.url = self._conn.recv()
         else:
-            raise ValueError(f"server mode must be 'thread' or 'process', got {mode!r}")
+            raise ValueError(f"server mode must be thread, process or none, got {mode!r}")
+
+    def clients(self, **options: Any) -> tuple[Any, Any]:
+        """(user-simulator client, agent client) for this endpoint."""
+        if self.mode == "none":
+            return (
+                NoHttpClient(USER_MODEL, self.handler, self.calls),
+                NoHttpClient(AGENT_MODEL, self.handler, self.calls),
+            )
+        return (
+            OpenAIChatClient(self.url, USER_MODEL, **options),
+            OpenAIChatClient(self.url, AGENT_MODEL, **options),
+        )
 
     def n_requests(self) -> int:
         if self._n is None:
-            if self.mode == "thread":
+            if self.mode == "none":
+                self._n = self.calls[0]
+            elif self.mode == "thread":
                 self._n = len(self._srv.requests)
             else:
                 self._conn.send("stop")
@@ -148,7 +197,7 @@ class Endpoint:
         self.n_requests()
         if self.mode == "thread":
             self._srv.stop()
-        else:
+        elif self.mode == "process":
             self._proc.join(timeout=10)
 
 
@@ -158,10 +207,9 @@ def run_once(n: int, delay: float, max_k: int, max_turns: int, server: str) -> d
     targets = {s.order.order_id: 1 + i % max_k for i, s in enumerate(scenarios)}
     endpoint = Endpoint(targets, delay, server)
     try:
-        base_url = endpoint.url
-        common: dict[str, Any] = {"timeout_s": 30.0, "max_retries": 0, "concurrency": 2 * n}
-        sim = LLMUserSimulator(OpenAIChatClient(base_url, USER_MODEL, **common))
-        policy = ApiPolicy(OpenAIChatClient(base_url, AGENT_MODEL, **common))
+        user, agent = endpoint.clients(timeout_s=30.0, max_retries=0, concurrency=2 * n)
+        sim = LLMUserSimulator(user)
+        policy = ApiPolicy(agent)
         t0 = time.perf_counter()
         c0 = time.process_time()
         trajs = run_dialogues(policy, sim, scenarios, seeds=range(n), max_turns=max_turns)
@@ -208,9 +256,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--repeats", type=int, default=3, help="runs; the median is reported")
     ap.add_argument(
         "--server",
-        choices=("process", "thread"),
+        choices=("process", "thread", "none"),
         default="process",
-        help="scripted server in a forked child process (like a real LLM server) or in a thread here",
+        help="scripted server in a forked child process (like a real LLM server), in a thread "
+        "here, or none (no HTTP: the rollout's own ceiling)",
     )
     args = ap.parse_args(argv)
     runs = [

@@ -112,3 +112,35 @@ def test_final_lambda_is_after_last_update():
     assert _final_lambda(rows) == 0.35
     assert _final_lambda([{"step": 1, "constraint/lambda/voucher": 0.1}]) == 0.1
     assert math.isnan(_final_lambda([]))
+
+
+def test_failed_run_is_recorded_not_fatal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A run that raises leaves error.txt, is reported, and the summary is still written."""
+    import interactcs.train.trainer as trainer_mod
+    from interactcs.eval.ablation import run_ablation
+
+    class Boom:
+        def __init__(self, *a: object, **k: object) -> None:
+            raise RuntimeError("simulated crash")
+
+    monkeypatch.setattr(trainer_mod, "Trainer", Boom)
+    cfg = AblationConfig(out=tmp_path, variants=["grpo"], seeds=2)
+    res = run_ablation(cfg)
+    assert [o.status for o in res.outcomes] == ["failed", "failed"]
+    assert "simulated crash" in (tmp_path / "grpo" / "seed1" / "error.txt").read_text()
+    assert res.summary["grpo"]["comm"]["n"] == 0
+    assert (
+        "FAILED grpo/seed0: RuntimeError: simulated crash" in (tmp_path / "ablation.md").read_text()
+    )
+
+
+def test_cli_list_and_errors():
+    from typer.testing import CliRunner
+
+    from interactcs.cli.main import app
+
+    res = CliRunner().invoke(app, ["ablate", "--list"])
+    assert res.exit_code == 0 and "fixed_lambda" in res.output
+    assert CliRunner().invoke(app, ["ablate"]).exit_code == 2
+    bad = CliRunner().invoke(app, ["ablate", "--out", "x", "--variants", "cmpo,nope"])
+    assert bad.exit_code == 2

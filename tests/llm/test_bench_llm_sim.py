@@ -10,7 +10,7 @@ import pytest
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_llm_sim.py"
 
 
-@pytest.mark.parametrize("server", ["thread", "process"])
+@pytest.mark.parametrize("server", ["thread", "process", "none"])
 def test_bench_runs_and_counts(server: str) -> None:
     spec = importlib.util.spec_from_file_location("bench_llm_sim", BENCH)
     assert spec is not None and spec.loader is not None
@@ -35,3 +35,5 @@ def test_bench_runs_and_counts(server: str) -> None:
     assert out["dialogues_ended_as_scripted"] == 6
     assert out["max_sequential_requests"] == 1 + 2 * 3
     assert 0 < out["efficiency"] <= 1.05
+    assert out["cpu_ms_per_request"] > 0
+    assert (out["server_cpu_ms_per_request"] is None) == (server != "process")

@@ -1,4 +1,7 @@
-"""OpenAIChatClient against a real local HTTP server (no mocks): retries, failures, secrets."""
+"""OpenAIChatClient against a real local HTTP server (no mocks): retries, failures, secrets.
+
+Every test runs over both transports: the small HTTP/1.1 client (``fast``) and the httpx
+fallback used for proxies (``httpx``)."""
 
 from __future__ import annotations
 
@@ -14,14 +17,20 @@ SECRET = "sk-test-SECRET-4711-do-not-leak"
 MSGS = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}]
 
 
+TRANSPORT = "fast"
+
+
 def _client(srv: ScriptedServer, **kw) -> OpenAIChatClient:
     opts = {"timeout_s": 0.2, "max_retries": 2, "backoff_s": 0.01, "api_key_env": "ICS_TEST_KEY"}
-    return OpenAIChatClient(srv.base_url, "test-model", **{**opts, **kw})
+    client = OpenAIChatClient(srv.base_url, "test-model", **{**opts, **kw})
+    client._transport = TRANSPORT
+    return client
 
 
-@pytest.fixture(autouse=True)
-def _key(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(autouse=True, params=["fast", "httpx"])
+def _key(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
     monkeypatch.setenv("ICS_TEST_KEY", SECRET)
+    monkeypatch.setitem(globals(), "TRANSPORT", request.param)
 
 
 def test_success_sends_model_params_and_bearer() -> None:
@@ -55,10 +64,28 @@ def test_none_params_are_not_sent_and_no_key_no_header(monkeypatch: pytest.Monke
         Reply("slow", delay_s=1.0),
         Reply("boom", status=500),
         Reply("later", status=429),
+        Reply("timeout", status=408),
+        Reply("conflict", status=409),
+        Reply("too early", status=425),
+        Reply("bad gateway", status=502),
+        Reply("busy", status=503, headers={"Retry-After": "0"}),
+        Reply("gateway timeout", status=504),
         Reply(raw_body="{not json"),
         Reply(raw_body='{"choices": []}'),
     ],
-    ids=["timeout", "http500", "http429", "malformed", "no-choices"],
+    ids=[
+        "timeout",
+        "http500",
+        "http429",
+        "http408",
+        "http409",
+        "http425",
+        "http502",
+        "http503",
+        "http504",
+        "malformed",
+        "no-choices",
+    ],
 )
 def test_transient_failure_then_success(first: Reply) -> None:
     with ScriptedServer(SequenceHandler([first, "recovered"])) as srv:
@@ -80,16 +107,43 @@ def test_timeouts_exhaust_retries() -> None:
     assert res.text is None and "timeout" in res.error and res.attempts == 2
 
 
-def test_client_error_is_not_retried() -> None:
-    with ScriptedServer(lambda body: Reply("bad model", status=400)) as srv:
+@pytest.mark.parametrize("status", [400, 401, 404, 422])
+def test_client_error_is_not_retried(status: int) -> None:
+    with ScriptedServer(lambda body: Reply("bad model", status=status)) as srv:
         res = asyncio.run(_client(srv).complete(MSGS))
-    assert res.text is None and res.attempts == 1 and "HTTP 400" in res.error
+    assert res.text is None and res.attempts == 1 and f"HTTP {status}" in res.error
+    assert len(srv.requests) == 1
+
+
+def test_null_content_is_retried() -> None:
+    """A 200 whose message has no text (e.g. only tool calls) is not a completion."""
+    with ScriptedServer(SequenceHandler([Reply(None), "text"])) as srv:
+        res = asyncio.run(_client(srv).complete(MSGS))
+    assert (res.text, res.attempts) == ("text", 2)
+
+
+def test_retry_after_is_honoured() -> None:
+    busy = Reply("slow down", status=429, headers={"Retry-After": "0.3"})
+    with ScriptedServer(SequenceHandler([busy, "ok"])) as srv:
+        res = asyncio.run(_client(srv, backoff_s=0.001).complete(MSGS))
+    assert (res.text, res.attempts) == ("ok", 2) and res.latency_s >= 0.3
+
+
+def test_key_with_a_line_break_is_refused_without_leaking(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("ICS_TEST_KEY", SECRET + "\r\nX-Evil: 1")
+    with ScriptedServer(lambda body: "x") as srv:
+        res = asyncio.run(_client(srv).complete(MSGS))
+    assert res.text is None and res.error and res.attempts == 1
+    assert srv.requests == [] and SECRET not in res.error + caplog.text
 
 
 def test_connection_refused_is_an_error_result() -> None:
     with ScriptedServer(lambda body: "x") as srv:
         url = srv.base_url
     client = OpenAIChatClient(url, "m", timeout_s=0.2, max_retries=1, backoff_s=0.01)
+    client._transport = TRANSPORT
     res = asyncio.run(client.complete(MSGS))
     assert res.text is None and res.attempts == 2 and res.error
 

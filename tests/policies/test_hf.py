@@ -220,7 +220,7 @@ def test_lora_trains_only_adapter_and_saves_merged(tiny_model_dir: Path, tmp_pat
     with torch.no_grad():
         torch.testing.assert_close(again.token_logprobs(batch), before, atol=1e-5, rtol=0)
     # in-place load (checkpoints): a fresh LoRA policy takes the saved adapter
-    fresh = HFPolicy(tiny_model_dir, lora=True)
+    fresh = HFPolicy(tiny_model_dir, lora=LoraSpec(r=4, alpha=8))
     fresh.load(adapter)
     with torch.no_grad():
         torch.testing.assert_close(fresh.token_logprobs(batch), before, atol=1e-5, rtol=0)
@@ -253,9 +253,8 @@ def test_aact_one_batched_call(policy: HFPolicy) -> None:
     texts = asyncio.run(policy.aact(states))
     assert len(texts) == 3 and all(isinstance(t, str) for t in texts)
     assert policy.stats.calls == calls + 1
-    meta = [s.extra["turn_meta"] for s in states]
-    assert meta[0]["system_prompt"] == "You are a service agent."  # first turn only
-    assert "system_prompt" not in meta[1] and 0 < meta[1]["new_tokens"] <= 12
+    meta = [s.extra["turn_meta"] for s in states]  # goes to Turn.policy_meta
+    assert all(0 < m["new_tokens"] <= 12 and isinstance(m["stopped"], bool) for m in meta)
     again = asyncio.run(policy.aact(states))
     assert again == texts  # same dialogues, turns and seed -> same samples
     assert asyncio.run(policy.aact([])) == []
@@ -265,7 +264,7 @@ def test_aact_reports_failure_instead_of_raising(policy: HFPolicy, monkeypatch) 
     def boom(*a, **k):
         raise RuntimeError("device lost")
 
-    monkeypatch.setattr(policy, "_decode", boom)
+    monkeypatch.setattr("interactcs.policies.hf.decode_batch", boom)
     states = [_state(0, 1), _state(1, 1)]
     assert asyncio.run(policy.aact(states)) == ["", ""]
     assert "device lost" in states[0].extra["policy_failure"]
@@ -314,10 +313,10 @@ def test_trainable_policy_protocol(tiny_model_dir: Path, tmp_path: Path) -> None
     def traj(n: int) -> Trajectory:
         turns = [
             Turn(k, f"user {k}", f"<think>t{k}</think><response>r{k}</response><action>chat</action>",
-                 None, None, None, FormatStatus.OK, policy_meta={"system_prompt": "SYS"} if k == 0 else {})
+                 None, None, None, FormatStatus.OK)
             for k in range(n)
         ]  # fmt: skip
-        return Trajectory("s", 1, 1, "taste", "user 0", turns=turns)
+        return Trajectory("s", 1, 1, "taste", "user 0", turns=turns, meta={"system_prompt": "SYS"})
 
     trajs = [traj(2), traj(3)]
     pb = pol.encode(trajs, [0, 2])

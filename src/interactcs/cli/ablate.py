@@ -80,7 +80,7 @@ def write_plots(result, out: Path) -> list[Path]:  # type: ignore[no-untyped-def
 
 def ablate(
     out: Path = typer.Option(
-        ..., "--out", "-o", help="output folder (one run folder per variant and seed)"
+        None, "--out", "-o", help="output folder, required (one run folder per variant and seed)"
     ),
     seeds: int = typer.Option(3, help="training seeds per variant (0..N-1)"),
     steps: int = typer.Option(
@@ -88,8 +88,8 @@ def ablate(
     ),
     variants: str = typer.Option(
         None,
-        help="comma-separated variants (default all): cmpo,no_cost,no_pid,fixed_lambda,"
-        "no_process,no_outcome_cost,grpo,ppo,release",
+        help="comma-separated variants (default all, see --list): cmpo,no_cost,no_pid,"
+        "fixed_lambda,no_process,no_outcome_cost,grpo,ppo,release",
     ),
     set_: list[str] = typer.Option(
         [],
@@ -114,6 +114,8 @@ def ablate(
     if list_:
         _print_variants()
         raise typer.Exit()
+    if out is None:
+        raise typer.BadParameter("give the output folder: --out DIR", param_hint="--out")
     names = [v.strip() for v in variants.split(",") if v.strip()] if variants else list(VARIANTS)
     try:
         cfg = AblationConfig(out=out, variants=names, seeds=seeds, steps=steps, overrides=list(set_),

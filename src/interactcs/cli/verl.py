@@ -17,12 +17,16 @@ from typing import Any
 
 import typer
 
-verl_app = typer.Typer(help="Scale-out training on verl (optional extra interactcs[verl]).", no_args_is_help=True)
+verl_app = typer.Typer(
+    help="Scale-out training on verl (optional extra interactcs[verl]).", no_args_is_help=True
+)
 
 
 @verl_app.command("prepare-data")
 def prepare_data_cmd(
-    source: str = typer.Argument(..., help="hard | easy (built-in scene) | path to a .parquet or .jsonl"),
+    source: str = typer.Argument(
+        ..., help="hard | easy (built-in scene) | path to a .parquet or .jsonl"
+    ),
     out: Path = typer.Argument(..., help="output .parquet in verl's RL-data layout"),
     n: int | None = typer.Option(None, help="rows to generate (built-in) or first rows to keep"),
     seed: int = typer.Option(0, help="generator seed of built-in scenes"),

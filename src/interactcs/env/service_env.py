@@ -316,4 +316,6 @@ class ServiceEnv:
             user_sim=getattr(self.simulator, "name", ""),
             scene=sc.scene,
             rc_tag=sc.order.rc_tag,
+            # the exact prompt the agent saw: training rebuilds the chat from it
+            meta={"system_prompt": self._system_prompt},
         )

@@ -30,7 +30,11 @@ and to close).
 from __future__ import annotations
 
 import asyncio
+import functools
+import ipaddress
 import json
+import re
+import socket
 import ssl
 import urllib.parse
 import urllib.request
@@ -54,6 +58,7 @@ __all__ = [
     "HttpTimeout",
     "HttpxPool",
     "Origin",
+    "check_headers",
     "dumps",
     "loads",
     "parse_origin",
@@ -170,6 +175,21 @@ def _proxied(scheme: str, host: str) -> bool:
     return not urllib.request.proxy_bypass(host)
 
 
+def check_headers(headers: Mapping[str, str]) -> None:
+    """Raise ``ValueError`` for a field that cannot be sent as is (line breaks, control or
+    non-latin-1 characters); the message names the field but never quotes its value (it
+    may be an API key)."""
+    for name, value in headers.items():
+        if not _TOKEN.fullmatch(name):
+            raise ValueError(f"bad header name {name[:40]!r}")
+        if _BAD_VALUE.search(value):
+            raise ValueError(f"header {name} has a line break, control or non-latin-1 character")
+
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_BAD_VALUE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u0100-\U0010ffff]")
+
+
 # -- one connection --------------------------------------------------------------------------------
 _HEAD, _LENGTH, _CHUNKED, _UNTIL_CLOSE, _DONE = range(5)
 
@@ -196,6 +216,7 @@ class _Conn(asyncio.Protocol):
         self.headers: dict[str, str] = {}
         self.length = 0
         self.chunks: list[bytes] = []
+        self.total = 0  # bytes of chunk data so far
         self.chunk_left = -1  # bytes of the current chunk; -1 = size line next; -2 = trailers
 
     # -- asyncio.Protocol -------------------------------------------------------------------
@@ -215,12 +236,12 @@ class _Conn(asyncio.Protocol):
             self._fail(exc)
 
     def eof_received(self) -> bool:
-        self._lost("server closed the connection before a full response")
+        self._lost("server closed the connection before a full response", clean=True)
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
         detail = f" ({type(exc).__name__}: {exc})" if exc else ""
-        self._lost(f"connection lost before a full response{detail}")
+        self._lost(f"connection lost before a full response{detail}", clean=exc is None)
 
     def pause_writing(self) -> None:
         self.last_io = self.loop.time()
@@ -232,6 +253,7 @@ class _Conn(asyncio.Protocol):
     def send(self, data: bytes, timeout: float, no_body: bool) -> asyncio.Future[HttpResponse]:
         """Write one request; the returned future gets the response or an ``HttpError``."""
         if self.closed or self.transport is None or self.transport.is_closing():
+            self.closed = True
             raise HttpConnectError("connection closed")
         fut = self.loop.create_future()
         self.waiter, self.timeout, self.no_body = fut, timeout, no_body
@@ -283,11 +305,11 @@ class _Conn(asyncio.Protocol):
         if fut is not None:
             fut.set_exception(exc)
 
-    def _lost(self, message: str) -> None:
+    def _lost(self, message: str, clean: bool) -> None:
         self.closed = True
         if self.waiter is None:
             return
-        if self.state == _UNTIL_CLOSE:  # a body framed by the end of the connection
+        if self.state == _UNTIL_CLOSE and clean:  # a body framed by the end of the connection
             self.keep_alive = False
             self._finish(bytes(self.buf))
         else:
@@ -335,8 +357,11 @@ class _Conn(asyncio.Protocol):
                 name, sep, value = line.partition(":")
                 if not sep:
                     raise HttpProtocolError(f"bad header line {line[:80]!r}")
-                name, value = name.strip().lower(), value.strip()
-                headers[name] = f"{headers[name]}, {value}" if name in headers else value
+                name = name.rstrip().lower()  # RFC 9112 forbids space before the colon
+                if name in headers:
+                    headers[name] += ", " + value.strip()
+                else:
+                    headers[name] = value.strip()
             status = int(code)
             if 100 <= status < 200:  # interim response (100 Continue, 103 Early Hints)
                 continue
@@ -355,8 +380,11 @@ class _Conn(asyncio.Protocol):
         if self.no_body or self.status in (204, 304):
             self.state, self.length = _LENGTH, 0
         elif te is not None:
-            if te.lower().rsplit(",", 1)[-1].strip() == "chunked":
-                self.state, self.chunks, self.chunk_left = _CHUNKED, [], -1
+            codings = [c.strip() for c in te.lower().split(",")]
+            if any(c not in ("chunked", "identity", "") for c in codings):
+                raise HttpProtocolError(f"unsupported Transfer-Encoding {te[:40]!r}")
+            if codings[-1] == "chunked":
+                self.state, self.chunks, self.chunk_left, self.total = _CHUNKED, [], -1, 0
             else:
                 self.state, self.keep_alive = _UNTIL_CLOSE, False
         elif (v := headers.get("content-length")) is not None:
@@ -389,7 +417,8 @@ class _Conn(asyncio.Protocol):
                         raise HttpProtocolError(f"bad chunk size {size_text[:20]!r}")
                     pos = i + 2
                     self.chunk_left = size if size else -2
-                    if sum(map(len, self.chunks)) + size > MAX_BODY_BYTES:
+                    self.total += size
+                    if self.total > MAX_BODY_BYTES:
                         raise HttpProtocolError("response body too large")
                 elif self.chunk_left == -2:  # trailer fields, then an empty line
                     i = buf.find(b"\r\n", pos)
@@ -485,7 +514,7 @@ class HttpPool:
             method: ``"POST"``, ``"GET"``, ...
             target: path (and query) on the origin, e.g. ``/v1/chat/completions``.
             headers: extra fields (``Host``, ``Content-Length``, ``User-Agent`` and
-                ``Accept-Encoding`` are added); values must not contain line breaks.
+                ``Accept-Encoding`` are added); see :func:`check_headers`.
             body: request body.
             timeout_s: connect limit and longest silence while the request is in flight (s).
 
@@ -497,10 +526,11 @@ class HttpPool:
         no_body = method == "HEAD"
         for again in (False, True):
             conn = self._checkout() or await self._connect(timeout_s)
+            reused = conn.requests > 0
             try:
                 resp = await conn.send(data, timeout_s, no_body)
             except HttpConnectError:
-                if conn.requests > 1 and not conn.got_bytes and not again:
+                if reused and not conn.got_bytes and not again:
                     continue  # a stale keep-alive connection: try once on a fresh one
                 raise
             finally:
@@ -534,15 +564,11 @@ class HttpPool:
         ]
         if n or method not in ("GET", "HEAD"):
             lines.append(f"Content-Length: {n}\r\n")
+        check_headers(headers)
         for name, value in headers.items():
-            if "\r" in value or "\n" in value or "\r" in name or "\n" in name or ":" in name:
-                raise ValueError(f"header {name.strip()[:40]!r} has a line break or colon")
             lines.append(f"{name}: {value}\r\n")
         lines.append("\r\n")
-        try:
-            return "".join(lines).encode("latin-1")
-        except UnicodeEncodeError:
-            raise ValueError("request headers must be latin-1 text") from None
+        return "".join(lines).encode("latin-1")
 
     def _checkout(self) -> _Conn | None:
         idle, now = self._idle, self.loop.time()
@@ -574,13 +600,16 @@ class HttpPool:
         o, conn = self.origin, _Conn(self.loop)
         try:
             async with asyncio.timeout(timeout_s):
-                await self.loop.create_connection(
-                    lambda: conn,
-                    o.host,
-                    o.port,
-                    ssl=self._ssl,
-                    server_hostname=o.host if self._ssl is not None else None,
-                )
+                if self._ssl is None and (family := _ip_family(o.host)) is not None:
+                    await self._connect_ip(conn, family)
+                else:
+                    await self.loop.create_connection(
+                        lambda: conn,
+                        o.host,
+                        o.port,
+                        ssl=self._ssl,
+                        server_hostname=o.host if self._ssl is not None else None,
+                    )
         except TimeoutError:
             conn.close()
             raise HttpTimeout(f"connect timeout after {timeout_s:g} s") from None
@@ -590,6 +619,27 @@ class HttpPool:
         self.connections_opened += 1
         self._live.add(conn)
         return conn
+
+    async def _connect_ip(self, conn: _Conn, family: int) -> None:
+        """Plain TCP to an IP literal: half the CPU of ``create_connection`` (~50 us instead
+        of ~100 us, which a rollout pays for every one of its first concurrent requests)."""
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setblocking(False)
+            await self.loop.sock_connect(sock, (self.origin.host, self.origin.port))
+            await self.loop.create_connection(lambda: conn, sock=sock)
+        except BaseException:
+            sock.close()
+            raise
+
+
+@functools.lru_cache(maxsize=64)
+def _ip_family(host: str) -> int | None:
+    """``AF_INET`` / ``AF_INET6`` for an IP literal, ``None`` for a name to resolve."""
+    try:
+        return socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
+    except ValueError:
+        return None
 
 
 _SHARED: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str, int], HttpPool]]
@@ -650,6 +700,7 @@ class HttpxPool:
     ) -> HttpResponse:
         """Same contract as :meth:`HttpPool.request` (httpx's connect/read/write/pool
         timeouts are each ``timeout_s``)."""
+        check_headers(headers)  # before httpx, whose errors would quote the value
         httpx = self._httpx
         client = self._idle.pop() if self._idle else self._new_client()
         try:

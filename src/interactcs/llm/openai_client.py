@@ -65,10 +65,15 @@ class _LoopState:
 
     semaphore: asyncio.Semaphore
     pool: HttpPool | HttpxPool
+    target: str  # request target of the chat route, e.g. /v1/chat/completions
     closer: AsyncGenerator[None, None] | None = None
+    closed: bool = False
 
     async def aclose(self) -> None:
-        await self.pool.release()
+        """Give the pool back once (it may be shared with other clients)."""
+        if not self.closed:
+            self.closed = True
+            await self.pool.release()
 
 
 async def _close_at_loop_shutdown(state: _LoopState) -> AsyncGenerator[None, None]:
@@ -152,6 +157,9 @@ class OpenAIChatClient:
         entry = self._loops.get(id(loop))
         if entry is not None and entry[0] is loop:
             return entry[1]
+        return await self._new_state(loop)
+
+    async def _new_state(self, loop: asyncio.AbstractEventLoop) -> _LoopState:
         for key, (lp, _) in list(self._loops.items()):
             if lp.is_closed():
                 del self._loops[key]
@@ -159,10 +167,11 @@ class OpenAIChatClient:
         origin = parse_origin(self.base_url) if self._transport == "fast" else None
         pool: HttpPool | HttpxPool
         if origin is not None:  # connections shared with other clients of this origin
-            pool = shared_pool(origin, _ssl_context)
+            pool, target = shared_pool(origin, _ssl_context), origin.path("/chat/completions")
         else:
             pool = HttpxPool(self.base_url, _ssl_context)
-        state = _LoopState(asyncio.Semaphore(self.concurrency), pool)
+            target = f"{pool.base_path}/chat/completions"
+        state = _LoopState(asyncio.Semaphore(self.concurrency), pool, target)
         state.closer = _close_at_loop_shutdown(state)
         await state.closer.__anext__()  # registers it with the loop's async-generator hooks
         self._loops[id(loop)] = (loop, state)
@@ -187,7 +196,12 @@ class OpenAIChatClient:
     def _scrub(self, text: str) -> str:
         """Remove the API key from any text that might leave the client."""
         key = os.environ.get(self.api_key_env, "") if self.api_key_env else ""
-        return text.replace(key, "***") if key else text
+        if not key:
+            return text
+        for form in {key, key.strip(), repr(key)[1:-1], repr(key.encode("utf-8", "replace"))[2:-1]}:
+            if form:
+                text = text.replace(form, "***")
+        return text
 
     def _backoff(self, retry: int, wait_s: float | None) -> float:
         if wait_s is not None:
@@ -257,14 +271,15 @@ class OpenAIChatClient:
             body["max_tokens"] = max_tokens
         body.update(extra)
         payload = dumps(body)  # once, reused by the retries
-        state = await self._state()
-        target = _target(state.pool)
+        loop = asyncio.get_running_loop()
+        entry = self._loops.get(id(loop))
+        state = entry[1] if entry is not None and entry[0] is loop else await self._state()
         t0 = time.perf_counter()
         error = ""
         for attempt in range(1, self.max_retries + 2):
             async with state.semaphore:
                 try:
-                    text, usage = await self._attempt(state.pool, target, payload)
+                    text, usage = await self._attempt(state.pool, state.target, payload)
                     return ChatResult(text, None, attempt, time.perf_counter() - t0, usage)
                 except _Fatal as exc:
                     error = self._scrub(str(exc))
@@ -278,12 +293,6 @@ class OpenAIChatClient:
         error = f"{error} (gave up after {self.max_retries + 1} attempts)"
         log.warning("chat request to %s failed: %s", self.base_url, error)
         return ChatResult(None, error, self.max_retries + 1, time.perf_counter() - t0)
-
-
-def _target(pool: HttpPool | HttpxPool) -> str:
-    if isinstance(pool, HttpPool):
-        return pool.origin.path("/chat/completions")
-    return f"{pool.base_path}/chat/completions"
 
 
 @functools.cache

@@ -338,12 +338,8 @@ class HFPolicy:
                 out.append("")
                 continue
             out.append(gen.text)
-            # copied into Turn.policy_meta by the runner; the first turn keeps the prompt
-            # so training can rebuild the exact chat (see hf_sequences.recorded_system_prompt)
-            meta: dict[str, Any] = {"new_tokens": len(gen.token_ids), "stopped": gen.stopped}
-            if state.turn_index == 0:
-                meta["system_prompt"] = state.system_prompt
-            state.extra["turn_meta"] = meta
+            # copied into Turn.policy_meta by the runner (stopped=False: cut at max_new_tokens)
+            state.extra["turn_meta"] = {"new_tokens": len(gen.token_ids), "stopped": gen.stopped}
         return out
 
     def _generate_safe(

@@ -148,15 +148,10 @@ def trajectory_chat(traj: Trajectory, system_prompt: str | None = None) -> list[
 
 
 def recorded_system_prompt(traj: Trajectory) -> str | None:
-    """The agent system prompt stored with a trajectory, if any.
-
-    Looks at ``traj.meta["system_prompt"]``, then at the first turn's ``policy_meta``
-    (where :class:`~interactcs.policies.hf.HFPolicy` records the prompt it was given).
-    """
+    """The agent system prompt stored with a trajectory (``traj.meta["system_prompt"]``, set
+    by ``ServiceEnv.trajectory``), or None for older records."""
     prompt = traj.meta.get("system_prompt")
-    if not prompt and traj.turns:
-        prompt = getattr(traj.turns[0], "policy_meta", {}).get("system_prompt")
-    return prompt or None
+    return str(prompt) if prompt else None
 
 
 def _render(tokenizer: Any, messages: list[dict[str, str]], gen: bool) -> str:

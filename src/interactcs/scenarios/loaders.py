@@ -6,6 +6,7 @@ Usage::
     load_scenarios("easy", n=1024, seed=3)
     load_scenarios("../shared/fds/hard_train.parquet")    # the authors' release layout
     load_scenarios("runs/scenarios.jsonl", n=10)          # one Scenario.model_dump() per line
+    load_scenarios("packs/returns", n=512, seed=1)        # a scenario pack (interactcs.packs)
     save_jsonl(scenarios, "runs/scenarios.jsonl")
 
 Bad input raises :class:`ScenarioLoadError` naming file, row and field, e.g.
@@ -47,8 +48,9 @@ def load_scenarios(
     """Load scenarios.
 
     Args:
-        source: ``"hard"`` / ``"easy"`` (generated from the built-in bank), or a path to a
-            ``.parquet`` (release layout) or ``.jsonl`` file.
+        source: ``"hard"`` / ``"easy"`` (generated from the built-in bank), a scenario pack
+            (``packs/<name>`` or a folder with ``pack.yaml``), or a path to a ``.parquet``
+            (release layout) or ``.jsonl`` file.
         n: built-in scenes: rows to generate (default 256); files: keep the first ``n`` rows.
         seed: generator seed for built-in scenes (files ignore it).
         scene: label stored in ``Scenario.scene``; for files the default is the row's own
@@ -63,8 +65,11 @@ def load_scenarios(
         rows = DEFAULT_BUILTIN_ROWS if n is None else n
         out = generate_scene(source, n=rows, seed=seed)
         return out if scene is None else [s.model_copy(update={"scene": scene}) for s in out]
+    pack = _pack_scenarios(source, n, seed, scene)
+    if pack is not None:
+        return pack
     path = Path(source)
-    kinds = f"expected {' / '.join(BUILTIN_SCENES)}, a .parquet or a .jsonl path"
+    kinds = f"expected {' / '.join(BUILTIN_SCENES)}, a pack folder, a .parquet or a .jsonl path"
     if path.suffix not in (".parquet", ".jsonl"):
         raise ScenarioLoadError(f"{source}: unknown scenario source; {kinds}", path=path)
     if not path.is_file():
@@ -72,6 +77,31 @@ def load_scenarios(
     if path.suffix == ".parquet":
         return _load_parquet(path, n, scene)
     return _load_jsonl(path, n, scene)
+
+
+def _pack_scenarios(
+    source: str | Path, n: int | None, seed: int, scene: str | None
+) -> list[Scenario] | None:
+    """Scenarios generated from a scenario pack, or ``None`` when ``source`` is not a pack.
+
+    ``scene`` picks one of the pack's scenes when it names one; otherwise the pack's default
+    scene is generated and ``scene`` is only the label.
+    """
+    from interactcs.packs import PackError, is_pack_source, load_pack
+    from interactcs.packs.generate import generate_pack_scenarios
+
+    if not is_pack_source(source):
+        return None
+    try:
+        pack = load_pack(source)
+    except PackError as exc:
+        raise ScenarioLoadError(str(exc), path=exc.path, field=exc.field) from None
+    rows = DEFAULT_BUILTIN_ROWS if n is None else n
+    pick = scene if scene in pack.spec.scenes else None
+    out = generate_pack_scenarios(pack, n=rows, seed=seed, scene=pick)
+    if scene is not None and pick is None:
+        out = [s.model_copy(update={"scene": scene}) for s in out]
+    return out
 
 
 def _load_parquet(path: Path, n: int | None, scene: str | None) -> list[Scenario]:

@@ -65,7 +65,7 @@ class OrderSignals(BaseModel):
     @field_validator("complaint")
     @classmethod
     def _known_complaint(cls, v: str) -> str:
-        if v not in COMPLAINT_TYPES:
+        if v not in COMPLAINT_TYPES and ":" not in v:  # "<pack>:<issue>": checked by the pack
             raise ValueError(f"unknown complaint {v!r}; expected one of {sorted(COMPLAINT_TYPES)}")
         return v
 
@@ -121,6 +121,13 @@ class Scenario(BaseModel):
     demand: CoreDemand
     agent_prompt: str | None = Field(
         default=None, description="the release's agent system prompt, when loaded from its parquet"
+    )
+    pack: str | None = Field(
+        default=None,
+        description="scenario pack (interactcs.packs): 'packs/<name>' or a folder; None = FDS",
+    )
+    case: dict[str, Any] = Field(
+        default_factory=dict, description="the pack's case fields (empty for FDS)"
     )
 
     @property

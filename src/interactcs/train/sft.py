@@ -305,9 +305,8 @@ def _train(
 def resolve_system_prompts(
     trajs: Sequence[Trajectory], scenarios: Iterable[Any] | None = None
 ) -> tuple[list[str | None], int]:
-    """Per-trajectory system prompts: the recorded one (``meta["system_prompt"]`` or the first
-    turn's ``policy_meta``, see ``recorded_system_prompt``), else the agent prompt of the
-    matching scenario (by ``scenario_id``) when ``scenarios`` are given, else ``None``
+    """Per-trajectory system prompts: the recorded one (``meta["system_prompt"]``), else the
+    agent prompt of the matching scenario (by ``scenario_id``) when ``scenarios`` are given, else ``None``
     (= the generic prompt).
 
     Returns:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -16,16 +17,24 @@ def tiny_tokenizer(tiny_model_dir: Path) -> Any:
     return AutoTokenizer.from_pretrained(tiny_model_dir)
 
 
-@pytest.fixture()
-def verl_config(tmp_path: Path) -> Any:
+@pytest.fixture(scope="session")
+def composed_verl_config() -> Any:
     """The example config (examples/verl/fds_cmpo.yaml) composed by Hydra, offline world."""
-    import interactcs.integrations.verl  # noqa: F401
     from hydra import compose, initialize_config_dir
 
-    overrides = [
-        f"trainer.default_local_dir={tmp_path / 'ckpt'}",
-        "interactcs.user_sim=offline",
-        "interactcs.judge=offline",
-    ]
+    import interactcs.integrations.verl  # noqa: F401
+
+    overrides = ["interactcs.user_sim=offline", "interactcs.judge=offline"]
     with initialize_config_dir(config_dir=str(EXAMPLES), version_base=None):
         return compose(config_name="fds_cmpo", overrides=overrides)
+
+
+@pytest.fixture()
+def verl_config(composed_verl_config: Any, tmp_path: Path) -> Any:
+    """A private copy of the composed example config, checkpoints under ``tmp_path``."""
+    from omegaconf import open_dict
+
+    cfg = copy.deepcopy(composed_verl_config)
+    with open_dict(cfg):
+        cfg.trainer.default_local_dir = str(tmp_path / "ckpt")
+    return cfg

@@ -32,23 +32,40 @@ from interactcs.rewards.cost import CostSpec  # noqa: E402
 from interactcs.types import UserReply  # noqa: E402
 
 OPENING = "My burger arrived cold."
-ASK = render_agent_output("Need evidence first.", "Sorry about that! Could you send a photo of the burger?", "chat")
-GIVE = render_agent_output("The photo confirms it.", "Thanks for the photo. I've issued a voucher to your account.", "voucher")
+ASK = render_agent_output(
+    "Need evidence first.", "Sorry about that! Could you send a photo of the burger?", "chat"
+)
+GIVE = render_agent_output(
+    "The photo confirms it.",
+    "Thanks for the photo. I've issued a voucher to your account.",
+    "voucher",
+)
 REPLY1 = "[Sent Picture: a cold burger in its box] Here it is."
 REPLY2 = "Thanks, that works for me."
 
 
-def _play(tok: Any, texts: list[str], *, response_length: int = 4096, logprob: float | None = None,
-          world: tuple[Any, Any, Any] | None = None, monkeypatch: Any = None, **kw: Any) -> tuple[Any, Any]:
-    sim = ScriptedSimulator(OPENING, [UserReply(REPLY1), UserReply(REPLY2, end=True, satisfaction=4)])
+def _play(
+    tok: Any,
+    texts: list[str],
+    *,
+    response_length: int = 4096,
+    logprob: float | None = None,
+    world: tuple[Any, Any, Any] | None = None,
+    monkeypatch: Any = None,
+    **kw: Any,
+) -> tuple[Any, Any]:
+    sim = ScriptedSimulator(
+        OPENING, [UserReply(REPLY1), UserReply(REPLY2, end=True, satisfaction=4)]
+    )
     world = world or (sim, FixedJudge([0.25, 1.0]), CostSpec())
     monkeypatch.setattr(al, "shared_world", lambda settings: world)
     server = FakeServerManager(tok, texts, logprob=logprob)
 
     async def go() -> Any:
         loop = make_loop(loop_config(response_length), server, tok)
-        return await loop.run({"temperature": 1.0, "logprobs": logprob is not None},
-                              **row_kwargs(0), sim_seed=0, **kw)
+        return await loop.run(
+            {"temperature": 1.0, "logprobs": logprob is not None}, **row_kwargs(0), sim_seed=0, **kw
+        )
 
     return asyncio.run(go()), server
 
@@ -57,16 +74,18 @@ def _ids(tok: Any, text: str) -> list[int]:
     return tok.encode(text, add_special_tokens=False) + [tok.eos_token_id]
 
 
-def test_scripted_dialogue_masks_offsets_scores_costs(tiny_tokenizer: Any, monkeypatch: Any) -> None:
+def test_scripted_dialogue_masks_offsets_scores_costs(
+    tiny_tokenizer: Any, monkeypatch: Any
+) -> None:
     tok = tiny_tokenizer
     out, server = _play(tok, [ASK, GIVE], monkeypatch=monkeypatch)
     a1, a2 = _ids(tok, ASK), _ids(tok, GIVE)
     resp, mask = out.response_ids, out.response_mask
     # agent tokens exactly as generated, mask 1; the customer's reply between them, mask 0
-    assert resp[: len(a1)] == a1 and resp[-len(a2):] == a2
+    assert resp[: len(a1)] == a1 and resp[-len(a2) :] == a2
     n_user = len(resp) - len(a1) - len(a2)
     assert mask == [1] * len(a1) + [0] * n_user + [1] * len(a2)
-    user_text = tok.decode(resp[len(a1): len(a1) + n_user])
+    user_text = tok.decode(resp[len(a1) : len(a1) + n_user])
     assert REPLY1 in user_text and "<|im_start|>user" in user_text
     assert OPENING in tok.decode(out.prompt_ids) and "# Your role" in tok.decode(out.prompt_ids)
     # token in, token out: turn 2 was generated from prompt + everything so far
@@ -93,7 +112,9 @@ def test_logprobs_follow_the_mask(tiny_tokenizer: Any, monkeypatch: Any) -> None
 def test_token_budget_truncates_like_the_turn_cap(tiny_tokenizer: Any, monkeypatch: Any) -> None:
     """The reply after turn 1 fills rollout.response_length: no turn 2, a truncated dialogue."""
     n1 = len(_ids(tiny_tokenizer, ASK))
-    out, server = _play(tiny_tokenizer, [ASK, GIVE], response_length=n1 + 4, monkeypatch=monkeypatch)
+    out, server = _play(
+        tiny_tokenizer, [ASK, GIVE], response_length=n1 + 4, monkeypatch=monkeypatch
+    )
     assert len(server.calls) == 1 and len(out.response_ids) == n1 + 4
     assert out.response_mask == [1] * n1 + [0] * 4
     ex = out.extra_fields
@@ -101,7 +122,9 @@ def test_token_budget_truncates_like_the_turn_cap(tiny_tokenizer: Any, monkeypat
     assert ex[F.END_REASON] == "turn_cap" and ex[F.OUTCOME] == 0.0 and ex[F.SATISFACTION] is None
 
 
-def test_generation_cut_by_budget_is_a_format_failure(tiny_tokenizer: Any, monkeypatch: Any) -> None:
+def test_generation_cut_by_budget_is_a_format_failure(
+    tiny_tokenizer: Any, monkeypatch: Any
+) -> None:
     n1 = len(_ids(tiny_tokenizer, ASK))
     out, server = _play(tiny_tokenizer, [ASK], response_length=n1 - 3, monkeypatch=monkeypatch)
     assert server.calls[0]["params"]["max_tokens"] == n1 - 3
@@ -135,9 +158,13 @@ def test_offline_world_batch_through_verl_cmpo(tiny_tokenizer: Any, monkeypatch:
     for b, o in enumerate(outs):
         mask[b, : len(o.response_mask)] = torch.tensor(o.response_mask)
         rewards[b, len(o.response_ids) - 1] = o.reward_score
-    data = DataProto.from_dict(tensors={"token_level_rewards": rewards, "response_mask": mask},
-                               non_tensors={"uid": np.array(["g0", "g0", "g1", "g1"], dtype=object)})
-    with cmpo_turn_inputs(TurnInputs.from_extra_fields([o.extra_fields for o in outs], lambdas={"voucher": 0.7})):
+    data = DataProto.from_dict(
+        tensors={"token_level_rewards": rewards, "response_mask": mask},
+        non_tensors={"uid": np.array(["g0", "g0", "g1", "g1"], dtype=object)},
+    )
+    with cmpo_turn_inputs(
+        TurnInputs.from_extra_fields([o.extra_fields for o in outs], lambdas={"voucher": 0.7})
+    ):
         got = compute_advantage(data, adv_estimator="cmpo").batch["advantages"]
     batch = from_trajectories(trajs, lambdas={"voucher": 0.7})
     want = advantages.compute("cmpo", batch).advantages
@@ -152,3 +179,21 @@ def test_offline_world_batch_through_verl_cmpo(tiny_tokenizer: Any, monkeypatch:
             assert span.any()
             assert torch.allclose(got[b][span], torch.tensor(float(want[rows[b] + k])), atol=1e-6)
     assert (got[mask == 0] == 0).all()
+
+
+def test_simulator_that_cannot_open_gives_an_empty_sample(
+    tiny_tokenizer: Any, monkeypatch: Any
+) -> None:
+    class Broken(ScriptedSimulator):
+        def session(self, scenario: Any, seed: int) -> Any:
+            s = super().session(scenario, seed)
+            s.open = lambda: UserReply("", failure="server down")  # type: ignore[method-assign]
+            return s
+
+    world = (Broken(OPENING, []), FixedJudge([]), CostSpec())
+    out, server = _play(tiny_tokenizer, [ASK], world=world, monkeypatch=monkeypatch)
+    assert server.calls == [] and out.response_mask == [0] and out.reward_score == 0.0
+    assert (
+        out.extra_fields[F.END_REASON] == "simulator_failure"
+        and out.extra_fields[F.TURN_ENDS] == []
+    )

@@ -6,6 +6,7 @@ RLHFDataset (skipped without the extra).
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -48,22 +49,27 @@ def test_prepare_data_from_any_source(source: str, tmp_path: Path) -> None:
 
 
 def test_prepare_data_reports_bad_input(tmp_path: Path) -> None:
-    res = CliRunner().invoke(app, ["verl", "prepare-data", str(tmp_path / "nope.parquet"), str(tmp_path / "o.parquet")])
+    res = CliRunner().invoke(
+        app, ["verl", "prepare-data", str(tmp_path / "nope.parquet"), str(tmp_path / "o.parquet")]
+    )
     assert res.exit_code == 2 and "no such file" in res.output
     res = CliRunner().invoke(app, ["verl", "prepare-data", "hard", str(tmp_path / "o.csv")])
     assert res.exit_code != 0
 
 
+@pytest.mark.skipif(importlib.util.find_spec("verl") is None, reason="needs interactcs[verl]")
 def test_verl_dataset_reads_the_file(tmp_path: Path, tiny_tokenizer: Any) -> None:
-    pytest.importorskip("verl")
     from omegaconf import OmegaConf
     from verl.utils.dataset.rl_dataset import RLHFDataset
 
     from interactcs.integrations.verl.data import prepare_data
 
     path = prepare_data(FIXTURE, tmp_path / "fds.parquet", n=8)
-    ds = RLHFDataset(data_files=[str(path)], tokenizer=tiny_tokenizer,
-                     config=OmegaConf.create({"max_prompt_length": 4096, "filter_overlong_prompts": True}))
+    ds = RLHFDataset(
+        data_files=[str(path)],
+        tokenizer=tiny_tokenizer,
+        config=OmegaConf.create({"max_prompt_length": 4096, "filter_overlong_prompts": True}),
+    )
     want = load_scenarios(FIXTURE, n=8)
     assert len(ds) == 8
     for i in range(8):

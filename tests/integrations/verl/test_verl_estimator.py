@@ -68,8 +68,12 @@ def _expected(lam: float, cfg: AdvantageConfig) -> torch.Tensor:
 
 def _inputs(lam: float, cfg: AdvantageConfig) -> TurnInputs:
     extras = [
-        {F.PROCESS: [None if math.isnan(x) else x for x in p], F.COSTS: c, F.COST_NAMES: ["voucher"],
-         F.TURN_ENDS: [e for _, e in spans]}
+        {
+            F.PROCESS: [None if math.isnan(x) else x for x in p],
+            F.COSTS: c,
+            F.COST_NAMES: ["voucher"],
+            F.TURN_ENDS: [e for _, e in spans],
+        }
         for p, c, spans in zip(PROCESS, COSTS, SPANS, strict=True)
     ]
     return TurnInputs.from_extra_fields(extras, lambdas={"voucher": lam}, config=cfg)
@@ -77,7 +81,11 @@ def _inputs(lam: float, cfg: AdvantageConfig) -> TurnInputs:
 
 @pytest.mark.parametrize(
     "cfg",
-    [AdvantageConfig(), AdvantageConfig(cost_mode="dialogue"), AdvantageConfig.for_ablation("no_process")],
+    [
+        AdvantageConfig(),
+        AdvantageConfig(cost_mode="dialogue"),
+        AdvantageConfig.for_ablation("no_process"),
+    ],
     ids=["cmpo", "dialogue-cost", "no-process"],
 )
 def test_verl_compute_advantage_matches_project(cfg: AdvantageConfig) -> None:
@@ -95,8 +103,12 @@ def test_verl_compute_advantage_matches_project(cfg: AdvantageConfig) -> None:
 
 def test_registered_fn_takes_inputs_as_keyword_and_rejects_missing() -> None:
     fn = get_adv_estimator_fn("cmpo")
-    adv, _ = fn(token_level_rewards=_rewards(OUTCOME, MASK), response_mask=MASK, index=UID,
-                turn_inputs=_inputs(0.0, AdvantageConfig()))
+    adv, _ = fn(
+        token_level_rewards=_rewards(OUTCOME, MASK),
+        response_mask=MASK,
+        index=UID,
+        turn_inputs=_inputs(0.0, AdvantageConfig()),
+    )
     torch.testing.assert_close(adv, _expected(0.0, AdvantageConfig()), rtol=0, atol=1e-6)
     with pytest.raises(RuntimeError, match="interactcs_cmpo"):
         fn(token_level_rewards=_rewards(OUTCOME, MASK), response_mask=MASK, index=UID)
@@ -107,12 +119,16 @@ def test_padding_row_without_turns_changes_nothing() -> None:
     mask = torch.cat([MASK, torch.zeros(1, 12, dtype=MASK.dtype)])
     inputs = _inputs(0.4, AdvantageConfig())
     padded = TurnInputs(
-        process=[*inputs.process, inputs.process[0]], costs=[*inputs.costs, inputs.costs[0]],
-        lambdas=inputs.lambdas, turn_ends=[*inputs.turn_ends, inputs.turn_ends[0]],
+        process=[*inputs.process, inputs.process[0]],
+        costs=[*inputs.costs, inputs.costs[0]],
+        lambdas=inputs.lambdas,
+        turn_ends=[*inputs.turn_ends, inputs.turn_ends[0]],
     )
     adv, _ = get_adv_estimator_fn("cmpo")(
-        token_level_rewards=_rewards([*OUTCOME, 0.0], mask), response_mask=mask,
-        index=np.array([*UID, "pad"], dtype=object), turn_inputs=padded,
+        token_level_rewards=_rewards([*OUTCOME, 0.0], mask),
+        response_mask=mask,
+        index=np.array([*UID, "pad"], dtype=object),
+        turn_inputs=padded,
     )
     torch.testing.assert_close(adv[:4], _expected(0.4, AdvantageConfig()), rtol=0, atol=1e-6)
     assert (adv[4] == 0).all()
@@ -120,16 +136,31 @@ def test_padding_row_without_turns_changes_nothing() -> None:
 
 def test_mismatched_turns_are_reported() -> None:
     inputs = _inputs(0.4, AdvantageConfig())
-    short = TurnInputs(process=[inputs.process[0][:1], *inputs.process[1:]], costs=inputs.costs,
-                       lambdas=inputs.lambdas)
+    short = TurnInputs(
+        process=[inputs.process[0][:1], *inputs.process[1:]],
+        costs=inputs.costs,
+        lambdas=inputs.lambdas,
+    )
     with pytest.raises(ValueError, match="row 0: response_mask has 2 agent turns"):
-        get_adv_estimator_fn("cmpo")(token_level_rewards=_rewards(OUTCOME, MASK), response_mask=MASK,
-                                     index=UID, turn_inputs=short)
-    moved = TurnInputs(process=inputs.process, costs=inputs.costs, lambdas=inputs.lambdas,
-                       turn_ends=[[3, 7], *inputs.turn_ends[1:]])
+        get_adv_estimator_fn("cmpo")(
+            token_level_rewards=_rewards(OUTCOME, MASK),
+            response_mask=MASK,
+            index=UID,
+            turn_inputs=short,
+        )
+    moved = TurnInputs(
+        process=inputs.process,
+        costs=inputs.costs,
+        lambdas=inputs.lambdas,
+        turn_ends=[[3, 7], *inputs.turn_ends[1:]],
+    )
     with pytest.raises(ValueError, match="recorded turn ends"):
-        get_adv_estimator_fn("cmpo")(token_level_rewards=_rewards(OUTCOME, MASK), response_mask=MASK,
-                                     index=UID, turn_inputs=moved)
+        get_adv_estimator_fn("cmpo")(
+            token_level_rewards=_rewards(OUTCOME, MASK),
+            response_mask=MASK,
+            index=UID,
+            turn_inputs=moved,
+        )
 
 
 def test_run_ends() -> None:

@@ -23,7 +23,9 @@ pytestmark = [
     pytest.mark.gpu,
     pytest.mark.slow,
     pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU"),
-    pytest.mark.skipif(importlib.util.find_spec("vllm") is None, reason="needs vLLM on the GPU node"),
+    pytest.mark.skipif(
+        importlib.util.find_spec("vllm") is None, reason="needs vLLM on the GPU node"
+    ),
 ]
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "verl"
@@ -57,8 +59,14 @@ def _train(tmp: Path, model: Path, steps: int) -> subprocess.CompletedProcess[st
         "interactcs.max_turns=3",
         "interactcs.max_tokens_per_turn=64",
     ]
-    cmd = [sys.executable, "-m", "interactcs.integrations.verl.runner",
-           f"--config-path={EXAMPLES}", "--config-name=fds_cmpo", *overrides]
+    cmd = [
+        sys.executable,
+        "-m",
+        "interactcs.integrations.verl.runner",
+        f"--config-path={EXAMPLES}",
+        "--config-name=fds_cmpo",
+        *overrides,
+    ]
     env = {**os.environ, "RAY_DEDUP_LOGS": "0"}
     return subprocess.run(cmd, capture_output=True, text=True, timeout=1800, env=env, cwd=tmp)
 

@@ -43,7 +43,9 @@ def test_task_runner_wraps_verl_runner_and_sets_the_hook(verl_config: Any) -> No
     assert plain.__name__ == "InteractcsTaskRunner"
     assert issubclass(plain, TaskRunnerV1.__ray_metadata__.modified_class.__ray_actor_class__)
     runner.add_setup_hook(verl_config)
-    assert verl_config.ray_kwargs.ray_init.runtime_env.worker_process_setup_hook == runner.SETUP_HOOK
+    assert (
+        verl_config.ray_kwargs.ray_init.runtime_env.worker_process_setup_hook == runner.SETUP_HOOK
+    )
 
 
 def test_settings_section_is_validated(verl_config: Any) -> None:
@@ -65,5 +67,7 @@ def test_setup_hook_registers_in_a_fresh_process() -> None:
         "get_adv_estimator_fn('cmpo'); get_trainer_cls('interactcs_cmpo')\n"
         "assert 'interactcs_fds' in _agent_loop_registry\n"
     )
-    res = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, timeout=300)
+    res = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, timeout=300
+    )
     assert res.returncode == 0, res.stderr[-2000:]

@@ -23,14 +23,30 @@ from interactcs.integrations.verl import fields as F  # noqa: E402
 from interactcs.integrations.verl.checkpoint import LAMBDA_FILE, LambdaCheckpoint  # noqa: E402
 from interactcs.integrations.verl.trainer import CMPOTrainer  # noqa: E402
 
-PID = {"kp": 1.0, "ki": 0.5, "kd": 1.0, "d_delay": 3, "p_ema_alpha": 0.5, "d_ema_alpha": 0.5,
-       "lambda_max": 5.0, "integral_init": 0.0}  # = examples/verl/fds_cmpo.yaml
+PID = {
+    "kp": 1.0,
+    "ki": 0.5,
+    "kd": 1.0,
+    "d_delay": 3,
+    "p_ema_alpha": 0.5,
+    "d_ema_alpha": 0.5,
+    "lambda_max": 5.0,
+    "integral_init": 0.0,
+}  # = examples/verl/fds_cmpo.yaml
 
 
 def _extra(voucher: bool, sat: int | None = 4) -> dict[str, Any]:
-    return {F.TURN_ENDS: [2, 6], F.PROCESS: [0.5, 1.0], F.COSTS: [[0.0], [1.0 if voucher else 0.0]],
-            F.COST_NAMES: ["voucher"], F.OUTCOME: 0.0 if sat is None else (sat - 1) / 4,
-            F.SATISFACTION: sat, F.VOUCHER: voucher, F.FINISHED: True, F.AGENT_TURNS: 2}
+    return {
+        F.TURN_ENDS: [2, 6],
+        F.PROCESS: [0.5, 1.0],
+        F.COSTS: [[0.0], [1.0 if voucher else 0.0]],
+        F.COST_NAMES: ["voucher"],
+        F.OUTCOME: 0.0 if sat is None else (sat - 1) / 4,
+        F.SATISFACTION: sat,
+        F.VOUCHER: voucher,
+        F.FINISHED: True,
+        F.AGENT_TURNS: 2,
+    }
 
 
 def test_trainer_is_verl_sync_with_lambda_checkpoint(verl_config: Any) -> None:
@@ -51,15 +67,18 @@ def test_advantage_uses_current_lambda_then_steps_once(verl_config: Any, monkeyp
     seen: dict[str, Any] = {}
 
     def fake_verl_advantage(self: Any, batch: Any, metrics: dict) -> Any:  # verl's TQ part
-        data = DataProto.from_dict(tensors={"token_level_rewards": rewards, "response_mask": mask},
-                                   non_tensors={"uid": np.array(["a", "a", "a", "pad"], dtype=object)})
+        data = DataProto.from_dict(
+            tensors={"token_level_rewards": rewards, "response_mask": mask},
+            non_tensors={"uid": np.array(["a", "a", "a", "pad"], dtype=object)},
+        )
         seen["adv"] = compute_advantage(data, adv_estimator="cmpo").batch["advantages"]
         return batch
 
     monkeypatch.setattr(PPOTrainerSync, "_compute_advantage", fake_verl_advantage)
     monkeypatch.setattr(tr, "_fetch_extra_fields", lambda batch: extras)
-    batch = SimpleNamespace(keys=list("abcd"), partition_id="train",
-                            tags=[{}, {}, {}, {"is_padding": True}])
+    batch = SimpleNamespace(
+        keys=list("abcd"), partition_id="train", tags=[{}, {}, {}, {"is_padding": True}]
+    )
 
     def fake_verl_step(self: Any, metrics: dict, timing_raw: dict) -> Any:
         return self._compute_advantage(batch, metrics)
@@ -69,7 +88,9 @@ def test_advantage_uses_current_lambda_then_steps_once(verl_config: Any, monkeyp
     tr.step(metrics, {})
     # turn 2 of rows 0 and 2 issued the voucher: λ = 0.8 was charged there
     adv = seen["adv"]
-    assert adv[0, 4].item() - adv[1, 4].item() == pytest.approx(-0.8 + (0.75 - 0.5) / 0.25, abs=1e-4)
+    assert adv[0, 4].item() - adv[1, 4].item() == pytest.approx(
+        -0.8 + (0.75 - 0.5) / 0.25, abs=1e-4
+    )
     assert (adv[3] == 0).all()
     # one controller update from the voucher rate of the 3 real dialogues (2/3)
     ref = make_controller("pid", budget=0.3, **PID)
@@ -81,7 +102,9 @@ def test_advantage_uses_current_lambda_then_steps_once(verl_config: Any, monkeyp
     assert metrics["constraint/lambda_next/voucher"] == tr.controllers.values["voucher"]
     assert metrics["rollout/voucher_rate"] == pytest.approx(2 / 3)
     assert metrics["rollout/satisfaction_mean"] == 4.0
-    assert tr.lambda_step()["constraint/lambda/voucher"] == tr.controllers.values["voucher"]  # no data
+    assert (
+        tr.lambda_step()["constraint/lambda/voucher"] == tr.controllers.values["voucher"]
+    )  # no data
 
 
 def test_lambda_checkpoint_round_trip(verl_config: Any, tmp_path: Path, monkeypatch: Any) -> None:

@@ -66,11 +66,19 @@ class FakeServerManager:
         self.tok, self.texts, self.logprob = tokenizer, list(texts), logprob
         self.calls: list[dict[str, Any]] = []
 
-    async def generate(self, request_id: str, *, prompt_ids: list[int], sampling_params: dict, **kw: Any) -> Any:
+    async def generate(
+        self, request_id: str, *, prompt_ids: list[int], sampling_params: dict, **kw: Any
+    ) -> Any:
         from verl.workers.rollout.replica import TokenOutput
 
         text = self.texts[len(self.calls) % len(self.texts)]
-        self.calls.append({"request_id": request_id, "prompt_ids": list(prompt_ids), "params": dict(sampling_params)})
+        self.calls.append(
+            {
+                "request_id": request_id,
+                "prompt_ids": list(prompt_ids),
+                "params": dict(sampling_params),
+            }
+        )
         ids = self.tok.encode(text, add_special_tokens=False) + [self.tok.eos_token_id]
         ids = ids[: sampling_params.get("max_tokens", len(ids))]
         lp = None if self.logprob is None else [self.logprob] * len(ids)
@@ -83,7 +91,9 @@ def loop_config(response_length: int = 4096, **interactcs: Any) -> Any:
 
     return OmegaConf.create(
         {
-            "actor_rollout_ref": {"rollout": {"prompt_length": 4096, "response_length": response_length}},
+            "actor_rollout_ref": {
+                "rollout": {"prompt_length": 4096, "response_length": response_length}
+            },
             "data": {},
             "interactcs": interactcs,
         }

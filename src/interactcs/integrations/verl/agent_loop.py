@@ -28,11 +28,16 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from uuid import uuid4
 
 import numpy as np
-from verl.experimental.agent_loop.agent_loop import AgentLoopBase, AgentLoopOutput, register
+from verl.experimental.agent_loop.agent_loop import (
+    AgentLoopBase,
+    AgentLoopMetrics,
+    AgentLoopOutput,
+    register,
+)
 
 from interactcs.env.service_env import ServiceEnv
 from interactcs.integrations.verl import fields as F
@@ -70,13 +75,14 @@ class FDSAgentLoop(AgentLoopBase):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.tokenizer: Any  # a transformers tokenizer (verl annotates the class)
         self.settings = VerlSettings.from_config(self.config)
         self.response_length = int(self.rollout_config.response_length)
 
     async def run(self, sampling_params: dict[str, Any], **kwargs: Any) -> AgentLoopOutput:
         """Play one dialogue for the dataset row in ``kwargs`` (see the module docstring)."""
         scenario = scenario_from_row(kwargs)
-        simulator, judge, costs = shared_world(self.settings)
+        simulator, self.judge, self.costs = shared_world(self.settings)
         env = ServiceEnv(simulator, max_turns=self.settings.max_turns)
         timing = {"generate_sequences": 0.0, "tool_calls": 0.0, "compute_score": 0.0}
         t0 = time.perf_counter()
@@ -84,10 +90,9 @@ class FDSAgentLoop(AgentLoopBase):
         timing["tool_calls"] += time.perf_counter() - t0
         messages = [dict(m) for m in kwargs["raw_prompt"]]
         if env.done:  # the simulator could not open: no agent turn to train on
-            return await self._finish(env, scenario, _Tokens(ids=[]), 0, messages, judge, costs, timing)
+            return await self._finish(env, scenario, _Tokens(ids=[]), messages, timing)
         messages.append({"role": "user", "content": opening})
         tokens = _Tokens(ids=await self.ct_build_initial_tokens(messages))
-        prompt_len = len(tokens.ids)
         request_id = uuid4().hex
         while not env.done:
             budget = self.response_length - len(tokens.mask)
@@ -104,15 +109,15 @@ class FDSAgentLoop(AgentLoopBase):
                 before = list(messages)
                 messages.append({"role": "user", "content": reply})
                 await self._user_turn(tokens, before, messages)
-        return await self._finish(env, scenario, tokens, prompt_len, messages, judge, costs, timing)
+        return await self._finish(env, scenario, tokens, messages, timing)
 
     def _seed(self, kwargs: dict[str, Any]) -> int:
         """Simulator seed: a function of (seed, step, row, rollout) when verl provides them."""
-        parts = [kwargs.get(k) for k in ("global_steps", "index", "session_id")]
         if kwargs.get("sim_seed") is not None:
             return int(kwargs["sim_seed"])
+        parts = [kwargs.get(k) for k in ("global_steps", "index", "session_id")]
         if all(p is not None for p in parts):
-            entropy = [self.settings.seed, *(int(p) for p in parts)]
+            entropy = [self.settings.seed, *(int(cast(Any, p)) for p in parts)]
             return int(np.random.SeedSequence(entropy).generate_state(1)[0] >> 1)
         return int(np.random.default_rng().integers(0, 2**31 - 1))
 
@@ -158,10 +163,7 @@ class FDSAgentLoop(AgentLoopBase):
         env: ServiceEnv,
         scenario: Scenario,
         tokens: _Tokens,
-        prompt_len: int,
         messages: list[dict[str, Any]],
-        judge: Any,
-        costs: Any,
         timing: dict[str, float],
     ) -> AgentLoopOutput:
         """Judge the dialogue and pack tokens, reward and per-turn fields for verl."""
@@ -170,13 +172,12 @@ class FDSAgentLoop(AgentLoopBase):
             traj.truncated, traj.end_reason = True, str(EndReason.TURN_CAP)
             traj.meta["cap"] = "response_length"
         t0 = time.perf_counter()
-        if judge is not None and traj.turns:
-            await judge.ajudge([traj], scenarios={scenario.scenario_id: scenario})
+        if self.judge is not None and traj.turns:
+            await self.judge.ajudge([traj], scenarios={scenario.scenario_id: scenario})
         timing["compute_score"] += time.perf_counter() - t0
-        extra = turn_fields(traj, tokens, costs, self.settings.judge_mode)
-        if not tokens.ids:  # no dialogue: a one-token stub so verl's shapes hold
-            tokens.ids, prompt_len = [self.tokenizer.pad_token_id or 0] * 2, 1
-            tokens.mask = [0]
+        extra = turn_fields(traj, tokens, self.costs, self.settings.judge_mode)
+        if not tokens.ids:  # no dialogue: one-token prompt and response so verl's shapes hold
+            tokens.ids, tokens.mask = [self.tokenizer.pad_token_id or 0] * 2, [0]
         cut = len(tokens.ids) - len(tokens.mask)
         n = self.response_length
         return AgentLoopOutput(
@@ -186,7 +187,7 @@ class FDSAgentLoop(AgentLoopBase):
             response_logprobs=tokens.logprobs[:n] if tokens.logprobs else None,
             reward_score=extra[F.OUTCOME],
             num_turns=len(messages) - 1,
-            metrics=timing,
+            metrics=AgentLoopMetrics.model_validate(timing),
             extra_fields=extra,
         )
 
@@ -198,7 +199,9 @@ def turn_fields(traj: Trajectory, tokens: _Tokens, costs: Any, judge_mode: str) 
     lists, so the lists line up with the runs of 1s in the response mask.
     """
     if len(tokens.turn_sizes) != len(traj.turns):
-        raise RuntimeError(f"{len(tokens.turn_sizes)} generated turns but {len(traj.turns)} env turns")
+        raise RuntimeError(
+            f"{len(tokens.turn_sizes)} generated turns but {len(traj.turns)} env turns"
+        )
     tb = from_trajectories([traj], costs=costs, process_mode=judge_mode)  # type: ignore[arg-type]
     keep = [i for i, size in enumerate(tokens.turn_sizes) if size > 0]
     return {

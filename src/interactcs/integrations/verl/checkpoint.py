@@ -35,12 +35,19 @@ class LambdaCheckpoint(CheckpointCallback):
     """
 
     def on_save(
-        self, trainer: Any, global_step: int, checkpoint_dir: str, async_save: bool = False, **kwargs: Any
+        self,
+        trainer: Any,
+        global_step: int,
+        checkpoint_dir: str,
+        async_save: bool = False,
+        **kwargs: Any,
     ) -> None:
         """Write the controllers' state into ``checkpoint_dir`` (verl's ``global_step_N``)."""
         controllers = getattr(trainer, "controllers", None)
         if controllers is None:
-            logger.warning("LambdaCheckpoint: trainer %r has no λ controllers to save", type(trainer).__name__)
+            logger.warning(
+                "LambdaCheckpoint: trainer %r has no λ controllers to save", type(trainer).__name__
+            )
             return
         path = Path(checkpoint_dir) / LAMBDA_FILE
         path.parent.mkdir(parents=True, exist_ok=True)

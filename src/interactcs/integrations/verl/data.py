@@ -78,7 +78,9 @@ def prepare_data(
         raise ValueError(f"{source}: no scenarios to write")
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pylist(verl_rows(scenarios, split=split, agent_name=agent_name)), path)
+    pq.write_table(
+        pa.Table.from_pylist(verl_rows(scenarios, split=split, agent_name=agent_name)), path
+    )
     return path
 
 

@@ -33,7 +33,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -114,7 +114,9 @@ def cmpo_turn_inputs(inputs: TurnInputs) -> Iterator[TurnInputs]:
 
 def run_ends(response_mask: torch.Tensor | np.ndarray) -> list[list[int]]:
     """Exclusive end offset of every run of 1s, per row of a (B, L) mask."""
-    m = np.asarray(response_mask.cpu() if isinstance(response_mask, torch.Tensor) else response_mask)
+    m = np.asarray(
+        response_mask.cpu() if isinstance(response_mask, torch.Tensor) else response_mask
+    )
     m = m.astype(bool)
     nxt = np.zeros_like(m)
     nxt[:, :-1] = m[:, 1:]
@@ -154,11 +156,17 @@ def build_turn_batch(
                 f"{len(p)} process scores and {len(c)} cost rows"
             )
         if inputs.turn_ends is not None and list(inputs.turn_ends[b]) != ends:
-            raise ValueError(f"row {b}: recorded turn ends {list(inputs.turn_ends[b])} != mask runs {ends}")
+            raise ValueError(
+                f"row {b}: recorded turn ends {list(inputs.turn_ends[b])} != mask runs {ends}"
+            )
         dialogue += [b] * len(ends)
         process += list(p)
         costs += list(c)
-    group = np.unique(np.asarray(index), return_inverse=True)[1] if index is not None else np.arange(bsz)
+    group = (
+        np.unique(np.asarray(index), return_inverse=True)[1]
+        if index is not None
+        else np.arange(bsz)
+    )
     batch = TurnBatch(
         dialogue=np.asarray(dialogue, dtype=np.int64),
         group=np.asarray(group, dtype=np.int64).reshape(-1),
@@ -169,7 +177,8 @@ def build_turn_batch(
         cost_names=inputs.cost_names,
     )
     first_row = torch.as_tensor(batch.row_offsets())
-    return batch, advantages.token_turn_index(response_mask.cpu(), first_row)
+    token_turn = advantages.token_turn_index(response_mask.cpu(), first_row)
+    return batch, cast(torch.Tensor, token_turn)
 
 
 def compute_cmpo_advantage(
@@ -204,7 +213,7 @@ def compute_cmpo_advantage(
         )
     batch, token_turn = build_turn_batch(token_level_rewards, response_mask, index, inputs)
     out = advantages.compute(inputs.estimator, batch, inputs.config)
-    adv = advantages.turn_to_token(out.advantages, token_turn)
+    adv = cast(torch.Tensor, advantages.turn_to_token(out.advantages, token_turn))
     adv = adv.to(device=token_level_rewards.device, dtype=token_level_rewards.dtype)
     return adv, adv.clone()
 

@@ -20,7 +20,7 @@ module-level side effects, so they must happen in those processes:
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, cast
 
 SETUP_HOOK = "interactcs.integrations.verl.runner.setup_worker"
 
@@ -35,7 +35,8 @@ def _verl_task_runner_cls() -> type:
     from verl.trainer.main_ppo import TaskRunnerV1
 
     try:
-        return TaskRunnerV1.__ray_metadata__.modified_class.__ray_actor_class__
+        meta: Any = TaskRunnerV1.__ray_metadata__  # type: ignore[attr-defined]
+        return cast(type, meta.modified_class.__ray_actor_class__)
     except AttributeError as exc:  # pragma: no cover - a Ray/verl layout change
         raise RuntimeError("cannot find verl's TaskRunnerV1 class behind the Ray actor") from exc
 

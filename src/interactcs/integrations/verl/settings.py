@@ -24,7 +24,7 @@ values build the same controllers and costs.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -41,22 +41,42 @@ class VerlSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    user_sim: str = Field("offline", description="offline | llm:MODEL (the simulated customer)")
-    user_base_url: str | None = Field(None, description="OpenAI-compatible URL of the simulator")
-    user_temperature: float = Field(1.0, ge=0, description="simulator temperature (release: 1.2)")
-    user_max_tokens: int = Field(128, ge=1, description="simulator reply cap in tokens")
-    judge: str = Field("offline", description="process judge: offline | llm:MODEL | none")
-    judge_base_url: str | None = Field(None, description="OpenAI-compatible URL of the judge")
-    judge_mode: Literal["turn", "dialogue"] = Field("turn", description="turn (paper) or dialogue (release)")
-    max_turns: int = Field(15, ge=1, description="agent-turn cap per dialogue")
-    max_tokens_per_turn: int = Field(1024, ge=1, description="generation cap of one agent turn")
-    seed: int = Field(0, description="salt of the per-dialogue simulator seeds")
-    cost_mode: Literal["turn", "dialogue"] = Field("turn", description="charge λ·cost on the costly turn or all turns")
-    use_outcome: bool = Field(True, description="CMPO ablation switch: outcome term")
-    use_process: bool = Field(True, description="CMPO ablation switch: process (judge) term")
-    use_cost: bool = Field(True, description="CMPO ablation switch: λ·cost term")
-    budgets: dict[str, float] = Field(default_factory=lambda: {"voucher": 0.3}, description="cost type -> budget")
-    controller: ControllerConfig = Field(default_factory=ControllerConfig)
+    user_sim: str = Field(
+        default="offline", description="offline | llm:MODEL (the simulated customer)"
+    )
+    user_base_url: str | None = Field(
+        default=None, description="OpenAI-compatible URL of the simulator"
+    )
+    user_temperature: float = Field(
+        default=1.0, ge=0, description="simulator temperature (release: 1.2)"
+    )
+    user_max_tokens: int = Field(default=128, ge=1, description="simulator reply cap in tokens")
+    judge: str = Field(default="offline", description="process judge: offline | llm:MODEL | none")
+    judge_base_url: str | None = Field(
+        default=None, description="OpenAI-compatible URL of the judge"
+    )
+    judge_mode: Literal["turn", "dialogue"] = Field(
+        default="turn", description="turn (paper) or dialogue (release)"
+    )
+    max_turns: int = Field(default=15, ge=1, description="agent-turn cap per dialogue")
+    max_tokens_per_turn: int = Field(
+        default=1024, ge=1, description="generation cap of one agent turn"
+    )
+    seed: int = Field(default=0, description="salt of the per-dialogue simulator seeds")
+    cost_mode: Literal["turn", "dialogue"] = Field(
+        default="turn", description="charge λ·cost on the costly turn or all turns"
+    )
+    use_outcome: bool = Field(default=True, description="CMPO ablation switch: outcome term")
+    use_process: bool = Field(
+        default=True, description="CMPO ablation switch: process (judge) term"
+    )
+    use_cost: bool = Field(default=True, description="CMPO ablation switch: λ·cost term")
+    budgets: dict[str, float] = Field(
+        default_factory=lambda: {"voucher": 0.3}, description="cost type -> budget"
+    )
+    controller: ControllerConfig = Field(
+        default_factory=lambda: ControllerConfig.model_validate({})
+    )
 
     @classmethod
     def from_config(cls, config: Any) -> VerlSettings:
@@ -68,22 +88,13 @@ class VerlSettings(BaseModel):
             from omegaconf import OmegaConf
 
             section = OmegaConf.to_container(section, resolve=True)
-        return cls.model_validate(dict(section))
+        return cls.model_validate(dict(cast(Mapping[str, Any], section)))
 
     def train_config(self) -> TrainConfig:
         """The equivalent embedded :class:`TrainConfig` (used to reuse its builders)."""
-        return TrainConfig(
-            user_sim=self.user_sim,
-            judge=self.judge,
-            judge_mode=self.judge_mode,
-            max_turns=self.max_turns,
-            cost_mode=self.cost_mode,
-            use_outcome=self.use_outcome,
-            use_process=self.use_process,
-            use_cost=self.use_cost,
-            budgets=dict(self.budgets),
-            controller=self.controller,
-        )
+        keys = [*("user_sim", "judge", "judge_mode", "max_turns", "cost_mode", "use_outcome")]
+        keys += ["use_process", "use_cost", "budgets", "controller"]
+        return TrainConfig.model_validate({k: getattr(self, k) for k in keys})
 
     def advantage_config(self) -> AdvantageConfig:
         """CMPO settings: the ablation switches and the cost mode."""

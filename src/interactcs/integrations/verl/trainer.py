@@ -57,11 +57,17 @@ def step_statistics(extras: list[dict[str, Any]], cost_names: tuple[str, ...]) -
     return {
         "dialogues": n,
         "costs": {k: float(v) for k, v in zip(cost_names, mean, strict=True)},
-        "rollout/voucher_rate": float(np.mean([bool(e.get(F.VOUCHER)) for e in extras])) if n else 0.0,
+        "rollout/voucher_rate": float(np.mean([bool(e.get(F.VOUCHER)) for e in extras]))
+        if n
+        else 0.0,
         "rollout/satisfaction_mean": float(np.mean(sats)) if sats else float("nan"),
-        "rollout/finish_rate": float(np.mean([bool(e.get(F.FINISHED)) for e in extras])) if n else 0.0,
+        "rollout/finish_rate": float(np.mean([bool(e.get(F.FINISHED)) for e in extras]))
+        if n
+        else 0.0,
         "rollout/process_mean": float(np.mean(proc)) if proc else float("nan"),
-        "rollout/agent_turns_mean": float(np.mean([e.get(F.AGENT_TURNS, 0) for e in extras])) if n else 0.0,
+        "rollout/agent_turns_mean": float(np.mean([e.get(F.AGENT_TURNS, 0) for e in extras]))
+        if n
+        else 0.0,
     }
 
 
@@ -99,7 +105,9 @@ class CMPOTrainer(PPOTrainerSync):
         """The ``extra_fields`` dict of every row of ``batch`` (a TransferQueue KVBatchMeta)."""
         import transfer_queue as tq
 
-        data = tq.kv_batch_get(keys=batch.keys, partition_id=batch.partition_id, select_fields=["extra_fields"])
+        data = tq.kv_batch_get(
+            keys=batch.keys, partition_id=batch.partition_id, select_fields=["extra_fields"]
+        )
         return [dict(e or {}) for e in list(data["extra_fields"])]
 
     def turn_inputs(self, extras: list[dict[str, Any]]) -> TurnInputs:
@@ -111,7 +119,9 @@ class CMPOTrainer(PPOTrainerSync):
     def _compute_advantage(self, batch: Any, metrics: dict) -> Any:
         extras = self._fetch_extra_fields(batch)
         padding = [bool(tag.get("is_padding", False)) for tag in batch.tags]
-        self._step_extras += [e for e, pad in zip(extras, padding, strict=True) if not pad and F.OUTCOME in e]
+        self._step_extras += [
+            e for e, pad in zip(extras, padding, strict=True) if not pad and F.OUTCOME in e
+        ]
         with cmpo_turn_inputs(self.turn_inputs(extras)):
             return super()._compute_advantage(batch, metrics)
 
