@@ -27,7 +27,7 @@ prompts and parsing; it was ~1 ms with httpx) and in the server
 efficiency approaches 1 as the delay grows toward real LLM latencies (seconds). On a shared
 machine the rollout and the server also wait for a core: ``load_avg_1min`` says how busy the
 machine was, and ``efficiency_est_idle_cpu`` = ``ideal / (ideal + cpu_s)`` estimates the
-efficiency with a core to itself.
+efficiency with a core to itself. Measurements and analysis: ``docs/bench_llm_sim.md``.
 
 ``--server process`` (default) forks the scripted server into its own process, like a
 real LLM server; ``--server thread`` keeps it in this process; ``--server none`` replaces

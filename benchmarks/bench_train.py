@@ -20,7 +20,7 @@ advantages and the fixed behaviour / reference log-probs are prepared once, outs
   (``prompt_ids``, ``prompt_mask``, ``completion_ids``, ``completion_mask``, ``advantages``,
   ``old_per_token_logps``, ``ref_per_token_logps``, ``num_items_in_batch``), then the same
   clipping and AdamW step. TRL's CPU-unfriendly defaults are turned off so both do the same
-  work: ``bf16=False`` (fp32 like ours), ``gradient_checkpointing=False``; loss ``dapo`` (token
+  work: ``bf16=False`` (fp32 like ours), no activation (gradient) checkpointing; loss ``dapo`` (token
   mean), ``beta=0.005``.
 
 Both models are loaded from the same folder (fp32, same attention implementation), run with
@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -152,7 +153,7 @@ def make_batch(
 
 
 class HFTrainable:
-    """The trainer-facing view of :class:`HFPolicy` used by :func:`ppo_update`.
+    """Fallback trainer-facing view of :class:`HFPolicy` (for versions without ``logprobs``).
 
     ``module`` is the HF model; ``logprobs`` returns (B, L) log-probs with grad and detached
     (B, L) entropies from :meth:`HFPolicy.token_logprobs_and_entropy`.
@@ -167,12 +168,64 @@ class HFTrainable:
         return self.policy.token_logprobs_and_entropy(batch.tensors, temperature=self.temperature)
 
 
+def compact_logprobs(
+    model: Any, batch: PolicyBatch, temperature: float = 1.0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Log-probs and entropies computed only where ``batch.mask`` is 1 (proposed for hf.py).
+
+    Runs the decoder once, gathers the hidden states that predict a masked token, and
+    projects only those through the LM head: the (B, L, V) logits are never materialised.
+    Equal to the full computation on masked units, 0 elsewhere. Valid for causal LMs whose
+    logits are a plain ``lm_head(hidden)`` (Qwen2/Llama; no logit scaling or soft-capping).
+
+    Args:
+        model: a ``*ForCausalLM`` (not PEFT-wrapped) with ``get_decoder`` and
+            ``get_output_embeddings``.
+        batch: ``input_ids`` / ``attention_mask`` (B, L) tensors and ``mask`` (B, L).
+        temperature: logits are divided by it.
+
+    Returns:
+        ``logprobs`` (B, L) with grad and ``entropy`` (B, L) detached, fp32.
+    """
+    ids, attn = batch.tensors["input_ids"], batch.tensors["attention_mask"]
+    need = batch.mask.bool() & attn.bool()
+    need[:, 1:] &= attn[:, :-1].bool()
+    need[:, 0] = False
+    pos = (attn.long().cumsum(-1) - 1).clamp(min=0)
+    hidden = model.get_decoder()(
+        input_ids=ids, attention_mask=attn, position_ids=pos, use_cache=False
+    ).last_hidden_state
+    sel = need[:, 1:]
+    logits = model.get_output_embeddings()(hidden[:, :-1][sel]).float()  # (N, V)
+    if temperature != 1.0:
+        logits = logits / temperature
+    lse = logits.logsumexp(-1)
+    lp = logits.gather(-1, ids[:, 1:][sel][:, None]).squeeze(-1) - lse
+    with torch.no_grad():
+        ent = lse - (logits.softmax(-1) * logits).sum(-1)
+    zeros = torch.zeros(need.shape, dtype=lp.dtype, device=lp.device)
+    return zeros.masked_scatter(need, lp), zeros.masked_scatter(need, ent)
+
+
+class CompactTrainable(HFTrainable):
+    """:class:`HFTrainable` with :func:`compact_logprobs`."""
+
+    def logprobs(self, batch: PolicyBatch) -> tuple[torch.Tensor, torch.Tensor]:
+        return compact_logprobs(self.module, batch, self.temperature)
+
+
 class OursRunner:
     """Holds our policy, optimiser and the fixed :class:`UpdateInputs`; ``step()`` = one update."""
 
-    def __init__(self, model_dir: Path, batch: BenchBatch) -> None:
+    def __init__(self, model_dir: Path, batch: BenchBatch, *, compact: bool = False) -> None:
         self.policy = HFPolicy(model_dir, device="cpu", dtype="fp32")
-        self.trainable = HFTrainable(self.policy)
+        self.trainable: Any
+        if compact:
+            self.trainable = CompactTrainable(self.policy)
+        elif callable(getattr(self.policy, "logprobs", None)) and hasattr(self.policy, "module"):
+            self.trainable = self.policy  # the TrainablePolicy methods the trainer calls
+        else:
+            self.trainable = HFTrainable(self.policy)
         model = self.policy.model
         model.train()
         ids, attn, agent = batch.input_ids, batch.attention_mask, batch.agent_mask
@@ -226,6 +279,8 @@ class TRLRunner:
                 return generation_batch
 
         rows, completion_len = batch.completion_ids.shape
+        if rows % 2:  # GRPO groups need >= 2 completions per prompt
+            raise ValueError("--batch must be even for TRL's GRPOTrainer")
         tok = AutoTokenizer.from_pretrained(model_dir)
         model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
         self.out_dir = tempfile.TemporaryDirectory(prefix="bench_trl_")
@@ -233,7 +288,7 @@ class TRLRunner:
             output_dir=self.out_dir.name,
             per_device_train_batch_size=rows,
             gradient_accumulation_steps=1,
-            num_generations=2 if rows % 2 == 0 else 1,
+            num_generations=2,
             max_completion_length=completion_len,
             learning_rate=LR,
             weight_decay=0.0,
@@ -242,15 +297,13 @@ class TRLRunner:
             epsilon=CLIP,
             loss_type="dapo",
             bf16=False,
-            gradient_checkpointing=False,
+            activation_checkpointing=False,  # TRL defaults to on (costs a 2nd forward)
             use_cpu=True,
             report_to=[],
             save_strategy="no",
             logging_steps=10**9,
             seed=0,
         )
-        if rows % 2:  # GRPO needs >= 2 generations per prompt; only tiny smoke runs hit this
-            raise ValueError("--batch must be even for TRL's GRPOTrainer")
         params = [p for p in model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(params, lr=LR, weight_decay=0.0)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda _: 1.0)
@@ -296,27 +349,37 @@ class TRLRunner:
 # ---------------------------------------------------------------------------------- main
 
 
-def _timed(fn: Callable[[], Any]) -> float:
-    t0 = time.perf_counter()
+@dataclass
+class Timings:
+    """Per-step wall-clock and process CPU seconds (all threads) of one runner."""
+
+    wall: list[float]
+    cpu: list[float]
+
+
+def _timed(fn: Callable[[], Any], into: Timings | None) -> None:
+    w0, c0 = time.perf_counter(), time.process_time()
     fn()
-    return time.perf_counter() - t0
+    if into is not None:
+        into.wall.append(time.perf_counter() - w0)
+        into.cpu.append(time.process_time() - c0)
 
 
 def bench(args: argparse.Namespace) -> dict[str, Any]:
-    """Build the model and batch, time both updates alternately, return the JSON dict."""
+    """Build the model and batch, time the updates alternately, return the JSON dict."""
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    model_dir = Path(args.model_dir) if args.model_dir else Path(tempfile.gettempdir()) / (
-        f"interactcs_bench_tiny_h{args.hidden}_l{args.layers}_a{args.heads}"
+    model_dir = (
+        Path(args.model_dir)
+        if args.model_dir
+        else Path(tempfile.gettempdir())
+        / (f"interactcs_bench_tiny_h{args.hidden}_l{args.layers}_a{args.heads}")
     )
     build_tiny_model(model_dir, hidden_size=args.hidden, layers=args.layers, heads=args.heads)
-    gflops = matmul_gflops(args.matmul_n)
-
-    prompt_len = args.seq_len // 2
-    ours = None
     from transformers import AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(model_dir)
+    prompt_len = args.seq_len // 2
     batch = make_batch(
         rows=args.batch,
         prompt_len=prompt_len,
@@ -326,44 +389,45 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         seed=args.seed,
     )
     ours = OursRunner(model_dir, batch)
-    trl = TRLRunner(model_dir, batch, ours.completion_logprobs) if not args.skip_trl else None
+    steps: dict[str, Callable[[], Any]] = {"ours": ours.step}
+    trl = None
+    if not args.skip_trl:
+        trl = TRLRunner(model_dir, batch, ours.completion_logprobs)
+        steps["trl"] = trl.step
+    if args.with_compact:
+        steps["ours_compact"] = OursRunner(model_dir, batch, compact=True).step
     torch.set_num_threads(args.threads)  # accelerate must not change it behind our back
 
-    ours_t: list[float] = []
-    trl_t: list[float] = []
+    # alternate the runners and re-measure the matmul rate every round, so that load from
+    # other processes on a shared machine hits every number alike
+    times = {name: Timings([], []) for name in steps}
+    peaks: list[float] = []
     for i in range(args.warmup + args.repeats):
-        t = _timed(ours.step)
-        if i >= args.warmup:
-            ours_t.append(t)
-        if trl is not None:
-            t = _timed(trl.step)
-            if i >= args.warmup:
-                trl_t.append(t)
+        timed = i >= args.warmup
+        if timed:
+            peaks.append(matmul_gflops(args.matmul_n, repeats=3))
+        for name, step in steps.items():
+            _timed(step, times[name] if timed else None)
 
     tokens = args.batch * args.seq_len
-    flops_tok, n_linear = model_flops_per_token(ours.policy.model, args.seq_len)
     model = ours.policy.model
-
-    def rate(times: list[float]) -> tuple[float | None, float | None, float | None]:
-        if not times:
-            return None, None, None
-        med = statistics.median(times)
-        tps = tokens / med
-        return med, tps, tps * flops_tok / (gflops * 1e9)
-
-    o_med, o_tps, o_frac = rate(ours_t)
-    t_med, t_tps, t_frac = rate(trl_t)
-    res: dict[str, Any] = {
-        "ours_tokens_per_s": round(o_tps, 1) if o_tps else None,
-        "trl_tokens_per_s": round(t_tps, 1) if t_tps else None,
-        "ratio_ours_over_trl": round(o_tps / t_tps, 3) if o_tps and t_tps else None,
-        "ours_peak_fraction": round(o_frac, 4) if o_frac else None,
-        "trl_peak_fraction": round(t_frac, 4) if t_frac else None,
-        "matmul_gflops": round(gflops, 1),
-        "ours_step_s": round(o_med, 3) if o_med else None,
-        "trl_step_s": round(t_med, 3) if t_med else None,
-        "ours_step_s_all": [round(x, 3) for x in ours_t],
-        "trl_step_s_all": [round(x, 3) for x in trl_t],
+    flops_tok, n_linear = model_flops_per_token(model, args.seq_len)
+    gflops = statistics.median(peaks) if peaks else matmul_gflops(args.matmul_n)
+    res: dict[str, Any] = {}
+    for name, t in times.items():
+        wall = statistics.median(t.wall)
+        tps = tokens / wall
+        res[f"{name}_tokens_per_s"] = round(tps, 1)
+        res[f"{name}_peak_fraction"] = float(f"{tps * flops_tok / (gflops * 1e9):.4g}")
+        res[f"{name}_step_s"] = round(wall, 3)
+        res[f"{name}_cpu_s"] = round(statistics.median(t.cpu), 3)
+        res[f"{name}_step_s_all"] = [round(x, 3) for x in t.wall]
+    if "trl" in times:
+        res["ratio_ours_over_trl"] = round(res["ours_tokens_per_s"] / res["trl_tokens_per_s"], 3)
+        res["cpu_ratio_ours_over_trl"] = round(res["trl_cpu_s"] / res["ours_cpu_s"], 3)
+    res |= {
+        "matmul_gflops": float(f"{gflops:.4g}"),
+        "matmul_gflops_all": [float(f"{x:.4g}") for x in peaks],
         "batch": args.batch,
         "seq_len": args.seq_len,
         "prompt_len": prompt_len,
@@ -381,9 +445,12 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
             "attn_implementation": str(model.config._attn_implementation),
         },
         "model_flops_per_token": flops_tok,
+        "ours_logprobs": type(ours.trainable).__name__ + ".logprobs",
         "warmup": args.warmup,
         "repeats": args.repeats,
         "threads": torch.get_num_threads(),
+        "cpu_count": os.cpu_count(),
+        "load_avg_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
         "torch": torch.__version__,
         "trl": _version("trl"),
         "transformers": _version("transformers"),
@@ -392,7 +459,12 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     }
     if trl is not None:
         res["trl_attn_implementation"] = trl.attn_implementation
-    return res
+        res["trl_activation_checkpointing"] = bool(
+            getattr(trl.model, "is_activation_checkpointing", False)
+        )
+    head = [f"{n}_{k}" for k in ("tokens_per_s", "peak_fraction") for n in times]
+    head += ["ratio_ours_over_trl", "cpu_ratio_ours_over_trl", "matmul_gflops"]
+    return {k: res[k] for k in head if k in res} | res
 
 
 def _version(pkg: str) -> str | None:
@@ -418,6 +490,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--model-dir", default=None, help="where the tiny model is built/reused")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--skip-trl", action="store_true", help="time ours only (no TRL needed)")
+    ap.add_argument(
+        "--with-compact",
+        action="store_true",
+        help="also time ours with compact_logprobs (LM head on masked units only)",
+    )
     ap.add_argument("--json", action="store_true", help="(default output is already JSON)")
     return ap.parse_args(argv)
 

@@ -29,6 +29,7 @@ class FormatStatus(StrEnum):
     UNKNOWN_ACTION = "unknown_action"  # <action> is not one of the allowed actions
     SECOND_VOUCHER = "second_voucher"  # a voucher when one was already issued
     CONTRADICTION = "contradiction"  # response text disagrees with the action
+    ACTION_LIMIT = "action_limit"  # a scenario pack's action taken more often than its limit
 
 
 class EndReason(StrEnum):

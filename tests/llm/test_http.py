@@ -406,6 +406,19 @@ def test_proxied_base_url_goes_through_httpx(monkeypatch: pytest.MonkeyPatch) ->
     assert res.text is None and len(srv.requests) == 0  # went to the (dead) proxy
 
 
+def test_env_switch_forces_httpx(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INTERACTCS_HTTP_CLIENT", "httpx")
+    with ScriptedServer(lambda body: "ok") as srv:
+        client = OpenAIChatClient(srv.base_url, "m", timeout_s=2)
+
+        async def main() -> str:
+            res = await client.complete(MSGS)
+            assert res.text == "ok"
+            return type((await client._state()).pool).__name__
+
+        assert asyncio.run(main()) == "HttpxPool"
+
+
 def test_dumps_and_loads() -> None:
     body = {"messages": [{"role": "user", "content": "héllo ✓"}], "big": 2**70, "t": (1, 2)}
     assert json.loads(dumps(body)) == {**body, "t": [1, 2]}

@@ -18,7 +18,8 @@ from typing import Any
 import typer
 
 verl_app = typer.Typer(
-    help="Scale-out training on verl (optional extra interactcs[verl]).", no_args_is_help=True
+    help="Scale-out training on verl (the verl extra is needed only for training).",
+    no_args_is_help=True,
 )
 
 

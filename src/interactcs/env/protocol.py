@@ -25,7 +25,8 @@ with a non-OK status, and fields filled where they could be read.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from interactcs.env.acts import CLAIM_VOUCHER, REFUSE_VOUCHER, detect_acts
 from interactcs.types import AgentTurn, FormatStatus
@@ -67,12 +68,47 @@ def _tag_spans(text: str) -> tuple[dict[str, tuple[int, int]], list[str]]:
     return spans, problems
 
 
+@dataclass(frozen=True)
+class ActionRules:
+    """Action rules of a scenario pack (:mod:`interactcs.packs`); they replace the built-in
+    voucher checks when passed to :func:`parse_agent_output`.
+
+    Attributes:
+        limits: action -> most uses per dialogue (absent = unlimited).
+        detect: act detector ``(response, action) -> acts``; a ``claim_<A>`` act says action
+            ``A`` was carried out, a ``refuse_<A>`` act declines it.
+    """
+
+    limits: Mapping[str, int]
+    detect: Callable[[str | None, str | None], frozenset[str]]
+
+
+def _pack_status(
+    action: str, response: str, rules: ActionRules, taken: Mapping[str, int]
+) -> tuple[FormatStatus, str] | None:
+    """First pack-rule problem of an otherwise well-formed turn (None when clean)."""
+    limit = rules.limits.get(action)
+    if limit is not None and taken.get(action, 0) >= limit:
+        status = FormatStatus.SECOND_VOUCHER if action == "voucher" else FormatStatus.ACTION_LIMIT
+        return status, f"action {action!r} may be taken at most {limit} time(s) per dialogue"
+    acts = rules.detect(response, action)
+    for act in sorted(acts):
+        done = act[len("claim_") :] if act.startswith("claim_") else None
+        if done and done != action and taken.get(done, 0) == 0:
+            return FormatStatus.CONTRADICTION, f"the response says {done} was done but action is {action}"
+    if action != "chat" and f"refuse_{action}" in acts:
+        return FormatStatus.CONTRADICTION, f"action is {action} but the response declines it"
+    return None
+
+
 def parse_agent_output(
     text: str,
     *,
     voucher_issued: bool,
     actions: Sequence[str] = ("chat", "voucher"),
     unknown_action_as_chat: bool = False,
+    rules: ActionRules | None = None,
+    taken: Mapping[str, int] | None = None,
 ) -> AgentTurn:
     """Parse one raw agent output; never raises.
 
@@ -81,6 +117,11 @@ def parse_agent_output(
         voucher_issued: whether a voucher was already issued earlier in the dialogue.
         actions: allowed action words (lower case); ``"voucher"`` is the costly one.
         unknown_action_as_chat: release behaviour: read an unknown action word as ``chat``.
+        rules: a scenario pack's action rules; when given, the per-action limits (``taken``
+            counts earlier uses) and the pack's claim / decline acts replace the built-in
+            voucher checks (a repeated voucher is still SECOND_VOUCHER, another action
+            ACTION_LIMIT).
+        taken: action -> times taken earlier in the dialogue (with ``rules``).
 
     Returns:
         :class:`AgentTurn` with ``status`` OK or the first problem found, in this order:
@@ -111,6 +152,9 @@ def parse_agent_output(
                 FormatStatus.UNKNOWN_ACTION,
                 f"action {raw_action!r} is not one of {', '.join(allowed)}",
             )
+    if rules is not None:
+        problem = _pack_status(str(action), response, rules, taken or {})
+        return out(*problem) if problem else out(FormatStatus.OK)
     if action == "voucher" and voucher_issued:
         return out(FormatStatus.SECOND_VOUCHER, "a voucher was already issued in this dialogue")
     acts = detect_acts(response, action)

@@ -36,7 +36,9 @@ from typing import Any
 from interactcs.env.acts import detect_acts
 from interactcs.env.costs import CostTable
 from interactcs.env.prompt import agent_system_prompt
-from interactcs.env.protocol import parse_agent_output
+from interactcs.env.protocol import ActionRules, parse_agent_output
+from interactcs.packs import pack_of
+from interactcs.packs.prompt import pack_agent_prompt
 from interactcs.policies.base import DialogueState
 from interactcs.scenarios.schema import Scenario
 from interactcs.types import (
@@ -65,8 +67,10 @@ class ServiceEnv:
     Args:
         simulator: any :class:`~interactcs.users.base.UserSimulator`.
         max_turns: agent-turn cap (paper: 15; release eval: 20).
-        costs: action cost table (default: a voucher costs 1 in cost type ``voucher``).
-        actions: allowed action words.
+        costs: action cost table (default: a voucher costs 1 in cost type ``voucher``; for a
+            scenario of a pack (``Scenario.pack``): the pack's costs).
+        actions: allowed action words (default ``chat``/``voucher``; for a pack scenario: the
+            pack's actions, with its per-action limits and claim checks).
         unknown_action_as_chat: release behaviour for unknown action words (default off).
     """
 
@@ -76,7 +80,7 @@ class ServiceEnv:
         *,
         max_turns: int = 15,
         costs: CostTable | None = None,
-        actions: Sequence[str] = ("chat", "voucher"),
+        actions: Sequence[str] | None = None,
         unknown_action_as_chat: bool = False,
     ) -> None:
         if max_turns < 1:
@@ -84,7 +88,11 @@ class ServiceEnv:
         self.simulator = simulator
         self.max_turns = max_turns
         self.costs = costs or CostTable()
-        self.actions = tuple(actions)
+        self.actions = tuple(actions) if actions is not None else ("chat", "voucher")
+        self._fixed = (costs is not None, actions is not None)
+        self._costs, self._actions = self.costs, self.actions
+        self._rules: ActionRules | None = None
+        self._detect = detect_acts
         self.unknown_action_as_chat = unknown_action_as_chat
         self._scenario: Scenario | None = None
         self._session: UserSession | None = None
@@ -96,7 +104,7 @@ class ServiceEnv:
         self._seed = seed
         self._dialogue_id = dialogue_id
         self._session = self.simulator.session(scenario, 0 if seed is None else seed)
-        self._system_prompt = agent_system_prompt(scenario)
+        self._use_pack(scenario)
         self._messages: list[Message] = []  # agent view: raw agent outputs
         self._history: list[Message] = []  # simulator view: agent *responses* only
         self._turns: list[Turn] = []
@@ -108,6 +116,21 @@ class ServiceEnv:
         self._end_reason = ""
         self._opening = ""
         self._done = False
+
+    def _use_pack(self, scenario: Scenario) -> None:
+        """Actions, costs, act detector and prompt of the scenario's pack (FDS: the defaults)."""
+        pack = pack_of(scenario)
+        if pack is None:
+            self._costs, self._actions, self._rules = self.costs, self.actions, None
+            self._detect = detect_acts
+            self._system_prompt = agent_system_prompt(scenario)
+            return
+        assert pack.acts is not None
+        self._costs = self.costs if self._fixed[0] else CostTable(pack.cost_table)
+        self._actions = self.actions if self._fixed[1] else pack.actions
+        self._rules = ActionRules(pack.limits, pack.acts.detect)
+        self._detect = pack.acts.detect
+        self._system_prompt = pack_agent_prompt(pack, scenario)
 
     def _opened(self, reply: UserReply) -> tuple[str, dict[str, Any]]:
         if reply.failure:
@@ -146,8 +169,10 @@ class ServiceEnv:
         parsed = parse_agent_output(
             agent_text,
             voucher_issued=self._voucher_issued,
-            actions=self.actions,
+            actions=self._actions,
             unknown_action_as_chat=self.unknown_action_as_chat,
+            rules=self._rules,
+            taken=self._actions_taken,
         )
         ok = parsed.status is FormatStatus.OK
         turn = Turn(
@@ -159,8 +184,8 @@ class ServiceEnv:
             action=parsed.action,
             status=parsed.status,
             detail=parsed.detail,
-            costs=self.costs.costs(parsed.action) if ok and not policy_failure else {},
-            acts=sorted(detect_acts(parsed.response, parsed.action if ok else None)),
+            costs=self._costs.costs(parsed.action) if ok and not policy_failure else {},
+            acts=sorted(self._detect(parsed.response, parsed.action if ok else None)),
         )
         self._turns.append(turn)
         self._messages.append(Message("agent", parsed.raw))

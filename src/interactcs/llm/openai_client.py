@@ -7,12 +7,14 @@ Usage::
     res.text or res.error
 
 Behaviour:
-- Transient failures (timeouts, connection errors, HTTP 429 and 5xx, a 200 whose body is not
-  a completion) are retried ``max_retries`` times with exponential backoff and jitter
-  (``backoff_s * 2**k``, times a factor in [0.5, 1.5); a ``Retry-After`` header of a 429/503
-  is honoured up to 30 s). After the last failure :meth:`complete` returns
-  ``ChatResult(text=None, error=...)``; it does not raise for these.
-- Other 4xx answers (bad request, auth) are not retried.
+- Transient failures (timeouts, connection errors, malformed HTTP, HTTP 408, 409, 425, 429,
+  500, 502, 503 and 504, a 200 whose body is not a completion) are retried ``max_retries``
+  times with exponential backoff and jitter (``backoff_s * 2**k``, times a factor in
+  [0.5, 1.5); a ``Retry-After`` header, seconds or HTTP date, is honoured up to 30 s). After
+  the last failure :meth:`complete` returns ``ChatResult(text=None, error=...)``; it does
+  not raise for these.
+- Other 4xx/5xx answers (bad request, auth) and a key that cannot be sent in a header (line
+  breaks) are not retried.
 - The API key is read only from the environment variable named by ``api_key_env`` when a
   request is made and is sent as ``Authorization: Bearer ...``. It is never stored on the
   client, logged, or included in results, errors or ``repr``; error texts are scrubbed of
@@ -20,7 +22,9 @@ Behaviour:
 - Transport: :class:`~interactcs.llm.http.HttpPool`, a small keep-alive HTTP/1.1 client
   (~50 us of CPU per request instead of ~1 ms with httpx, which matters with dozens of
   requests in flight per rollout round); proxies from the environment, credentials in the
-  URL and other schemes fall back to httpx (:class:`~interactcs.llm.http.HttpxPool`).
+  URL and other schemes fall back to httpx (:class:`~interactcs.llm.http.HttpxPool`), as
+  does everything when ``INTERACTCS_HTTP_CLIENT=httpx``. Clients of one origin on one event
+  loop share connections (:func:`~interactcs.llm.http.shared_pool`).
 - HTTP resources (the connection pool and the concurrency semaphore) belong to one event
   loop: ``asyncio.run`` makes a new loop each time, and a connection must not outlive its
   loop. They are closed when ``asyncio.run`` shuts its loop down; call :meth:`aclose` when
@@ -55,6 +59,8 @@ from interactcs.llm.http import (
 
 log = logging.getLogger(__name__)
 
+#: set to ``httpx`` to send every request through httpx (an escape hatch for odd servers)
+TRANSPORT_ENV = "INTERACTCS_HTTP_CLIENT"
 _RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 _MAX_RETRY_AFTER_S = 30.0
 
@@ -164,7 +170,8 @@ class OpenAIChatClient:
             if lp.is_closed():
                 del self._loops[key]
         # the proxy environment is read here, once per loop (it costs ~0.2 ms)
-        origin = parse_origin(self.base_url) if self._transport == "fast" else None
+        fast = self._transport == "fast" and os.environ.get(TRANSPORT_ENV, "") != "httpx"
+        origin = parse_origin(self.base_url) if fast else None
         pool: HttpPool | HttpxPool
         if origin is not None:  # connections shared with other clients of this origin
             pool, target = shared_pool(origin, _ssl_context), origin.path("/chat/completions")

@@ -142,6 +142,9 @@ class NeedSpec(_Strict):
     name: str
     instruction: str
     wants: str | None = Field(None, description="action the customer asks for, if any")
+    feedback: bool = Field(
+        False, description="being heard and a report to the seller/team settle this customer"
+    )
 
 
 class IssueSpec(_Strict):
@@ -251,6 +254,11 @@ class PackFile(_Strict):
     scenes: dict[str, list[float]] = Field(min_length=1, description="scene -> category weights")
     default_scene: str | None = None
     principles: str = Field(description="principle YAML (same format as the FDS file)")
+    train: dict[str, Any] = Field(
+        default_factory=dict,
+        description="training defaults for this pack (dotted TrainConfig keys, e.g. "
+        "controller.kp), applied unless the training config sets them",
+    )
     # generic engine only
     needs: str | None = Field(None, description="YAML: need key -> NeedSpec")
     case: CaseSpec | None = None

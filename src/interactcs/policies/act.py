@@ -16,6 +16,13 @@ Features of a dialogue state (all agent-visible), concatenated, shape (F,):
 The network is an MLP ``F -> hidden -> A``; ``issue_voucher`` is masked out once a voucher
 was issued (a second voucher is a format failure). The chosen strategy, its features and
 the validity mask travel in ``Turn.policy_meta`` so the trainer can recompute log-probs.
+
+Scenario packs (:mod:`interactcs.packs`): ``ActPolicy(pack="packs/returns")`` acts with the
+pack's strategies (:func:`interactcs.policies.templates.strategy_set`); its features add, per
+costly action with SOP conditions, whether the action is eligible on this case (e.g. within
+the return window), and a strategy is masked once its action reached the pack's limit. The
+FDS space (:data:`FDS_SPACE`) is exactly the original one, so FDS checkpoints load unchanged;
+a checkpoint records its pack and :meth:`ActPolicy.load` rebuilds the space to match.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ from __future__ import annotations
 import random
 import re
 import zlib
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +41,13 @@ from torch import nn
 
 from interactcs.env.prompt import render_agent_output
 from interactcs.policies.base import POLICIES, DialogueState, PolicyBatch
-from interactcs.policies.templates import STRATEGIES, render_strategy
+from interactcs.policies.templates import (
+    FDS_STRATEGIES,
+    STRATEGIES,
+    StrategySet,
+    render_strategy,
+    strategy_set,
+)
 
 HASH_DIM = 256
 MAX_T = 8
@@ -43,6 +58,72 @@ N_ACTIONS = len(STRATEGIES)
 FEATURE_DIM = 2 * HASH_DIM + MAX_T + 4 + 2 * N_ACTIONS + 1
 
 
+@dataclass(frozen=True)
+class ActSpace:
+    """Strategies and feature layout of an act policy (FDS or one scenario pack).
+
+    Attributes:
+        strategies: the strategy set (names in action-index order, templates).
+        eligible: costly actions whose SOP eligibility on the case is a feature.
+        limits: strategy id -> (action word, most uses per dialogue) for limited actions.
+    """
+
+    strategies: StrategySet
+    eligible: tuple[str, ...] = ()
+    limits: dict[int, tuple[str, int]] = field(default_factory=dict)
+
+    @property
+    def pack(self) -> str | None:
+        return self.strategies.pack
+
+    @property
+    def names(self) -> list[str]:
+        return self.strategies.names
+
+    @property
+    def n_actions(self) -> int:
+        return len(self.strategies.names)
+
+    @property
+    def feature_dim(self) -> int:
+        return 2 * HASH_DIM + MAX_T + 4 + 2 * self.n_actions + 1 + len(self.eligible)
+
+
+#: the original FDS action space (:data:`STRATEGIES`).
+FDS_SPACE = ActSpace(FDS_STRATEGIES)
+
+
+@lru_cache(maxsize=16)
+def _pack_space(ref: str) -> ActSpace:
+    from interactcs.packs import load_pack
+
+    pack = load_pack(ref)
+    st = strategy_set(pack)
+    limits = {}
+    for i, name in enumerate(st.names):
+        action = st.action_of(name)
+        if action in pack.limits:
+            limits[i] = (action, pack.limits[action])
+    eligible = tuple(a for a in pack.costly_actions if pack.action(a).requires)
+    return ActSpace(st, eligible, limits)
+
+
+def act_space(pack: Any = None) -> ActSpace:
+    """Action space for a pack (object or reference); :data:`FDS_SPACE` for FDS / ``None``."""
+    if pack is None:
+        return FDS_SPACE
+    if isinstance(pack, str):
+        from interactcs.packs import load_pack
+
+        pack = load_pack(pack)
+    return FDS_SPACE if pack.is_fds else _pack_space(pack.ref)
+
+
+def space_of(state: DialogueState) -> ActSpace:
+    """The action space of a dialogue's scenario (its pack, or FDS)."""
+    return act_space(state.scenario.pack) if state.scenario.pack else FDS_SPACE
+
+
 def _hash_bow(text: str, out: np.ndarray, offset: int) -> None:
     """Add hashed unigram + bigram counts of ``text`` into ``out[offset:offset+HASH_DIM]``."""
     words = _WORD.findall(text.lower())
@@ -51,9 +132,10 @@ def _hash_bow(text: str, out: np.ndarray, offset: int) -> None:
         out[offset + (zlib.crc32(g.encode()) % HASH_DIM)] += 1.0
 
 
-def featurize(state: DialogueState) -> np.ndarray:
+def featurize(state: DialogueState, space: ActSpace = FDS_SPACE) -> np.ndarray:
     """(F,) float32 features of one dialogue state (see module docstring)."""
-    x = np.zeros(FEATURE_DIM, dtype=np.float32)
+    n_actions = space.n_actions
+    x = np.zeros(space.feature_dim, dtype=np.float32)
     user_msgs = [m.content for m in state.messages if m.role == "user"]
     if user_msgs:
         _hash_bow(user_msgs[-1], x, 0)
@@ -68,32 +150,52 @@ def featurize(state: DialogueState) -> np.ndarray:
     x[o + 2] = float(any(_PICTURE in m.lower() for m in user_msgs))  # evidence seen so far
     x[o + 3] = float(bool(user_msgs) and _PICTURE in user_msgs[-1].lower())  # evidence just now
     o += 4
-    last = N_ACTIONS  # "none"
+    last = n_actions  # "none"
     for turn in state.turns:
         sid = turn.policy_meta.get("strategy")
         if sid is not None:
             x[o + int(sid)] = min(3.0, x[o + int(sid)] * 3 + 1) / 3.0
             last = int(sid)
-    o += N_ACTIONS
+    o += n_actions
     x[o + last] = 1.0
+    if space.eligible:
+        from interactcs.packs import load_pack
+
+        pack = load_pack(str(space.pack))
+        o += n_actions + 1
+        for i, action in enumerate(space.eligible):
+            x[o + i] = float(pack.eligible(action, state.scenario.case))
     return x
 
 
-def valid_actions(state: DialogueState) -> np.ndarray:
+def valid_actions(state: DialogueState, space: ActSpace = FDS_SPACE) -> np.ndarray:
     """(A,) bool: strategies allowed in this state."""
-    ok = np.ones(N_ACTIONS, dtype=bool)
-    if state.voucher_issued:
-        ok[VOUCHER_ID] = False
+    if space is FDS_SPACE:
+        ok = np.ones(N_ACTIONS, dtype=bool)
+        if state.voucher_issued:
+            ok[VOUCHER_ID] = False
+        return ok
+    ok = np.ones(space.n_actions, dtype=bool)
+    if space.limits:
+        taken: dict[str, int] = {}
+        for t in state.turns:
+            if t.ok and t.action:
+                taken[t.action] = taken.get(t.action, 0) + 1
+        for sid, (action, limit) in space.limits.items():
+            if taken.get(action, 0) >= limit:
+                ok[sid] = False
     return ok
 
 
 class ActNet(nn.Module):
     """MLP over state features -> strategy logits (A,)."""
 
-    def __init__(self, hidden: int = 64) -> None:
+    def __init__(
+        self, hidden: int = 64, feature_dim: int = FEATURE_DIM, n_actions: int = N_ACTIONS
+    ) -> None:
         super().__init__()
-        self.body = nn.Sequential(nn.Linear(FEATURE_DIM, hidden), nn.Tanh())
-        self.head = nn.Linear(hidden, N_ACTIONS)
+        self.body = nn.Sequential(nn.Linear(feature_dim, hidden), nn.Tanh())
+        self.head = nn.Linear(hidden, n_actions)
         nn.init.zeros_(self.head.weight)  # start uniform over strategies
         nn.init.zeros_(self.head.bias)
 
@@ -105,9 +207,9 @@ class ActNet(nn.Module):
 class ActCritic(nn.Module):
     """Value head V(s) over the same features (for ``algo=gae``, the PPO baseline)."""
 
-    def __init__(self, hidden: int = 64) -> None:
+    def __init__(self, hidden: int = 64, feature_dim: int = FEATURE_DIM) -> None:
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(FEATURE_DIM, hidden), nn.Tanh(), nn.Linear(hidden, 1))
+        self.net = nn.Sequential(nn.Linear(feature_dim, hidden), nn.Tanh(), nn.Linear(hidden, 1))
 
     def values(self, batch: PolicyBatch) -> torch.Tensor:
         """(B, L) value of each turn's state."""
@@ -115,14 +217,28 @@ class ActCritic(nn.Module):
 
 
 class ActPolicy:
-    """Trainable act-level policy (see module docstring)."""
+    """Trainable act-level policy (see module docstring).
+
+    Args:
+        hidden: MLP width.
+        seed: initialisation and sampling seed.
+        temperature: sampling temperature.
+        pack: scenario pack whose strategies the policy uses (``None``: FDS).
+    """
 
     def __init__(
-        self, *, hidden: int = 64, seed: int = 0, temperature: float = 1.0, **_: Any
+        self,
+        *,
+        hidden: int = 64,
+        seed: int = 0,
+        temperature: float = 1.0,
+        pack: str | None = None,
+        **_: Any,
     ) -> None:
         self.name = "act"
+        self.space = act_space(pack)
         torch.manual_seed(seed)
-        self.module = ActNet(hidden)
+        self.module = ActNet(hidden, self.space.feature_dim, self.space.n_actions)
         self.temperature = temperature
         self.hidden = hidden
         self._gen = torch.Generator().manual_seed(seed)
@@ -133,24 +249,35 @@ class ActPolicy:
         self._render_rng.seed(seed)
 
     def make_critic(self) -> ActCritic:
-        return ActCritic(self.hidden)
+        return ActCritic(self.hidden, self.space.feature_dim)
+
+    def _check_space(self, states: list[DialogueState]) -> None:
+        for s in states:
+            if space_of(s) is not self.space:
+                want = self.space.pack or "FDS"
+                raise ValueError(
+                    f"act policy for {want} cannot act on a scenario of {s.scenario.pack or 'FDS'}; "
+                    f"build it with pack={s.scenario.pack!r}"
+                )
 
     async def aact(self, states: list[DialogueState]) -> list[str]:
         if not states:
             return []
-        feats = np.stack([featurize(s) for s in states])
-        valid = np.stack([valid_actions(s) for s in states])
+        self._check_space(states)
+        space = self.space
+        feats = np.stack([featurize(s, space) for s in states])
+        valid = np.stack([valid_actions(s, space) for s in states])
         with torch.no_grad():
             logits = self.module(torch.from_numpy(feats), torch.from_numpy(valid))
             probs = torch.softmax(logits / self.temperature, dim=-1)
             choice = torch.multinomial(probs, 1, generator=self._gen).squeeze(-1).tolist()
         texts = []
         for s, a, f, v in zip(states, choice, feats, valid, strict=True):
-            think, response, action = render_strategy(STRATEGIES[a], s.scenario, self._render_rng)
+            think, response, action = _render(space, a, s, self._render_rng)
             texts.append(render_agent_output(think, response, action))
             s.extra["turn_meta"] = {
                 "strategy": int(a),
-                "strategy_name": STRATEGIES[a],
+                "strategy_name": space.names[a],
                 "features": _pack(f),
                 "valid": v.astype(int).tolist(),
             }
@@ -160,8 +287,8 @@ class ActPolicy:
         """Rows = dialogues, L = most turns; one unit per agent turn."""
         b = len(trajectories)
         length = max((len(t.turns) for t in trajectories), default=1) or 1
-        feats = torch.zeros(b, length, FEATURE_DIM)
-        valid = torch.ones(b, length, N_ACTIONS, dtype=torch.bool)
+        feats = torch.zeros(b, length, self.space.feature_dim)
+        valid = torch.ones(b, length, self.space.n_actions, dtype=torch.bool)
         actions = torch.zeros(b, length, dtype=torch.long)
         mask = torch.zeros(b, length)
         token_turn = torch.full((b, length), -1, dtype=torch.long)
@@ -170,7 +297,7 @@ class ActPolicy:
                 meta = turn.policy_meta
                 if "strategy" not in meta:
                     continue
-                feats[i, t] = torch.from_numpy(_unpack(meta["features"]))
+                feats[i, t] = torch.from_numpy(_unpack(meta["features"], self.space.feature_dim))
                 valid[i, t] = torch.tensor(meta["valid"], dtype=torch.bool)
                 actions[i, t] = int(meta["strategy"])
                 mask[i, t] = 1.0
@@ -190,12 +317,19 @@ class ActPolicy:
     def save(self, path: str | Path) -> None:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
-        torch.save(
-            {"state_dict": self.module.state_dict(), "hidden": self.hidden}, path / "act_policy.pt"
-        )
+        blob = {"state_dict": self.module.state_dict(), "hidden": self.hidden}
+        if self.space.pack is not None:
+            blob["pack"] = self.space.pack
+        torch.save(blob, path / "act_policy.pt")
 
     def load(self, path: str | Path) -> None:
+        """Load weights; a checkpoint of another pack (or FDS) rebuilds the space to match."""
         blob = torch.load(Path(path) / "act_policy.pt", weights_only=False)
+        space = act_space(blob.get("pack"))
+        if space is not self.space:
+            self.space = space
+            self.hidden = int(blob.get("hidden", self.hidden))
+            self.module = ActNet(self.hidden, space.feature_dim, space.n_actions)
         self.module.load_state_dict(blob["state_dict"])
 
 
@@ -205,8 +339,8 @@ def _pack(f: np.ndarray) -> dict[str, list[float] | list[int]]:
     return {"i": idx.tolist(), "v": [round(float(v), 6) for v in f[idx]]}
 
 
-def _unpack(p: dict[str, list[Any]]) -> np.ndarray:
-    x = np.zeros(FEATURE_DIM, dtype=np.float32)
+def _unpack(p: dict[str, list[Any]], dim: int = FEATURE_DIM) -> np.ndarray:
+    x = np.zeros(dim, dtype=np.float32)
     x[np.asarray(p["i"], dtype=np.int64)] = np.asarray(p["v"], dtype=np.float32)
     return x
 
@@ -214,23 +348,39 @@ def _unpack(p: dict[str, list[Any]]) -> np.ndarray:
 @POLICIES.register("act")
 def _factory(arg: str | None = None, **kw: Any) -> ActPolicy:
     """``act`` (fresh network) or ``act:PATH`` (load weights saved by ``save``)."""
-    kw = {k: v for k, v in kw.items() if k in ("hidden", "seed", "temperature")}
+    kw = {k: v for k, v in kw.items() if k in ("hidden", "seed", "temperature", "pack")}
     policy = ActPolicy(**kw)
     if arg:
         policy.load(arg)
     return policy
 
 
-def nearest_strategy(plan: list[str]) -> int:
-    """Strategy id whose act set best matches a plan (Jaccard; ties -> lower id)."""
-    from interactcs.policies.templates import STRATEGY_ACTS
+def _render(
+    space: ActSpace, sid: int, state: DialogueState, rng: random.Random
+) -> tuple[str, str, str]:
+    """Render strategy ``sid`` of ``space`` for one state (FDS: exactly as before)."""
+    if space is FDS_SPACE:
+        return render_strategy(STRATEGIES[sid], state.scenario, rng)
+    items = state.scenario.order.items
+    item = items[0][0] if items else None  # the case's product is agent-visible
+    return space.strategies.render(space.names[sid], state.scenario, rng, item=item)
 
-    want = set(plan)
-    if "issue_voucher" in want:
+
+def nearest_strategy(plan: list[str], space: ActSpace = FDS_SPACE) -> int:
+    """Strategy id whose act set best matches a plan (Jaccard; ties -> lower id).
+
+    A plan that takes an action maps to a strategy taking the same action.
+    """
+    if space is FDS_SPACE and "issue_voucher" in plan:
         return VOUCHER_ID
+    want = set(plan)
+    st = space.strategies
+    takes = [a for a in plan if a in st.actions]
     best, best_score = 0, -1.0
-    for i, name in enumerate(STRATEGIES):
-        acts = set(STRATEGY_ACTS[name])
+    for i, name in enumerate(st.names):
+        acts = set(st.strategy_acts[name])
+        if takes and takes[0] not in acts:
+            continue
         score = len(acts & want) / len(acts | want)
         if score > best_score:
             best, best_score = i, score
@@ -243,7 +393,8 @@ class RuleTeacher:
     Used for the behaviour-cloning warm start of ``act`` (the paper's SFT stage): each turn
     the rule agent plans, the plan is mapped to the nearest strategy, rendered with the act
     policy's templates and recorded in ``turn_meta`` exactly as :class:`ActPolicy` records
-    its own choices, so :meth:`ActPolicy.encode` can train on it.
+    its own choices, so :meth:`ActPolicy.encode` can train on it. Scenarios of a pack are
+    planned by the pack rule agent (:mod:`interactcs.policies.pack_rule`) in the pack's space.
     """
 
     name = "rule-teacher"
@@ -251,17 +402,27 @@ class RuleTeacher:
     def __init__(self, seed: int = 0) -> None:
         self._render_rng = random.Random(seed)
 
-    async def aact(self, states: list[DialogueState]) -> list[str]:
-        from interactcs.policies.rule import plan_turn
+    def _plan(self, state: DialogueState, space: ActSpace) -> list[str]:
+        if space is FDS_SPACE:
+            from interactcs.policies.rule import plan_turn
 
+            return plan_turn(state)
+        from interactcs.policies.pack_rule import plan_pack_turn
+
+        return plan_pack_turn(state)
+
+    async def aact(self, states: list[DialogueState]) -> list[str]:
         texts = []
         for s in states:
-            a = nearest_strategy(plan_turn(s))
-            valid = valid_actions(s)
-            think, response, action = render_strategy(STRATEGIES[a], s.scenario, self._render_rng)
+            space = space_of(s)
+            a = nearest_strategy(self._plan(s, space), space)
+            valid = valid_actions(s, space)
+            think, response, action = _render(space, a, s, self._render_rng)
             texts.append(render_agent_output(think, response, action))
             s.extra["turn_meta"] = {
-                "strategy": int(a), "strategy_name": STRATEGIES[a],
-                "features": _pack(featurize(s)), "valid": valid.astype(int).tolist(),
+                "strategy": int(a),
+                "strategy_name": space.names[a],
+                "features": _pack(featurize(s, space)),
+                "valid": valid.astype(int).tolist(),
             }
         return texts

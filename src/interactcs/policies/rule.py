@@ -40,6 +40,7 @@ from interactcs.env.acts import (
     REPORT_TEAM,
 )
 from interactcs.env.prompt import render_agent_output
+from interactcs.packs import pack_of
 from interactcs.policies.base import POLICIES, DialogueState
 from interactcs.policies.templates import STRATEGIES, STRATEGY_ACTS, mentioned_item, render_plan
 
@@ -214,7 +215,13 @@ class RulePolicy:
         self.name, self.mode, self.fast, self.seed = name, mode, fast, seed
 
     def plan(self, state: DialogueState) -> list[str]:
-        """Act plan for one state."""
+        """Act plan for one state (a scenario of a pack: :mod:`interactcs.policies.pack_rule`)."""
+        if state.scenario.pack and pack_of(state.scenario) is not None:
+            from interactcs.policies import pack_rule
+
+            if self.fast:
+                return pack_rule.fast_pack_plan(state, self.mode)
+            return pack_rule.plan_pack_turn(state, self.mode)
         if not self.fast:
             return plan_turn(state, self.mode)
         if state.voucher_issued or state.turns:
@@ -225,6 +232,10 @@ class RulePolicy:
 
     def act(self, state: DialogueState) -> str:
         """Raw protocol text for one state."""
+        if state.scenario.pack and pack_of(state.scenario) is not None:
+            from interactcs.policies.pack_rule import render_pack_plan
+
+            return render_pack_plan(state, self.plan(state), _rng(self.seed, state))
         think, response, action = render_plan(
             self.plan(state), state.scenario, _rng(self.seed, state), item=_item(state)
         )
@@ -242,6 +253,15 @@ class RandomPolicy:
 
     def act(self, state: DialogueState) -> str:
         rng = _rng(self.seed, state)
+        if state.scenario.pack and pack_of(state.scenario) is not None:
+            from interactcs.policies.act import space_of, valid_actions
+            from interactcs.policies.pack_rule import render_pack_plan
+
+            space = space_of(state)
+            ok = valid_actions(state, space)
+            names = [n for i, n in enumerate(space.names) if ok[i]]
+            plan = list(space.strategies.strategy_acts[names[rng.randrange(len(names))]])
+            return render_pack_plan(state, plan, rng)
         options = [s for s in STRATEGIES if not (state.voucher_issued and s == "issue_voucher")]
         name = options[rng.randrange(len(options))]
         think, response, action = render_plan(

@@ -17,7 +17,10 @@ The wording is the project's own; slots: ``{item}`` (the item the customer named
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
 
 from interactcs.env.acts import (
     APOLOGIZE,
@@ -143,6 +146,129 @@ def mentioned_item(scenario: Scenario, texts: Sequence[str]) -> str:
     return "food"
 
 
+@dataclass(frozen=True)
+class StrategySet:
+    """An act-level action space: named plans, response fragments, join order, think notes.
+
+    :data:`FDS_STRATEGIES` is the FDS set (:data:`STRATEGIES`, unchanged); a scenario pack
+    brings its own (:func:`strategy_set`).
+
+    Attributes:
+        name: ``fds`` or the pack's name.
+        strategy_acts: strategy name -> plan (act names); insertion order = action index.
+        fragments: act -> response variants (slots: ``{item}``, ``{merchant}`` and, for a
+            pack, its agent-visible case fields).
+        act_order: order in which fragments are joined.
+        think: act -> private-reasoning note.
+        actions: act that takes an action -> the action word (``issue_voucher`` -> ``voucher``).
+        pack: the pack reference (``None`` for FDS).
+        case_slots: agent-visible case fields usable as slots.
+    """
+
+    name: str
+    strategy_acts: Mapping[str, tuple[str, ...]]
+    fragments: Mapping[str, tuple[str, ...]]
+    act_order: tuple[str, ...]
+    think: Mapping[str, str]
+    actions: Mapping[str, str]
+    pack: str | None = None
+    case_slots: tuple[str, ...] = ()
+    default_item: str = "food"
+    _names: list[str] = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        self._names.extend(self.strategy_acts)
+
+    @property
+    def names(self) -> list[str]:
+        """Strategy names in action-index order."""
+        return self._names
+
+    def action_of(self, strategy: str) -> str:
+        """The action word a strategy takes (``chat`` when it takes none)."""
+        return next((self.actions[a] for a in self.strategy_acts[strategy] if a in self.actions), "chat")
+
+    def render_plan(
+        self,
+        acts: Sequence[str],
+        scenario: Scenario,
+        rng: random.Random,
+        *,
+        think: str | None = None,
+        item: str | None = None,
+    ) -> tuple[str, str, str]:
+        """Render a plan (act names) into ``(think, response, action)`` (see :func:`render_plan`)."""
+        unknown = [a for a in acts if a not in self.fragments]
+        if unknown:
+            raise KeyError(f"no template for acts {unknown}; known: {', '.join(self.fragments)}")
+        wanted = set(acts)
+        slots: dict[str, Any] = {k: scenario.case.get(k, "") for k in self.case_slots}
+        slots.update(item=item or self.default_item, merchant=scenario.order.merchant)
+        parts = []
+        for act in self.act_order:
+            if act in wanted:
+                options = self.fragments[act]
+                parts.append(options[rng.randrange(len(options))].format_map(slots))
+        response = " ".join(parts)
+        action = next((self.actions[a] for a in self.act_order if a in wanted and a in self.actions), "chat")
+        if think is None:
+            notes = [self.think[a] for a in self.act_order if a in wanted and a in self.think]
+            think = " ".join(notes) or "I acknowledge the customer first."
+        return think, response, action
+
+    def render(
+        self,
+        name: str,
+        scenario: Scenario,
+        rng: random.Random,
+        *,
+        think: str | None = None,
+        item: str | None = None,
+    ) -> tuple[str, str, str]:
+        """Render strategy ``name`` into ``(think, response, action)``."""
+        if name not in self.strategy_acts:
+            raise KeyError(f"unknown strategy {name!r}; known: {', '.join(self.names)}")
+        return self.render_plan(self.strategy_acts[name], scenario, rng, think=think, item=item)
+
+
+#: the FDS act-level action space (exactly :data:`STRATEGIES`, same order and templates).
+FDS_STRATEGIES = StrategySet(
+    "fds", STRATEGY_ACTS, FRAGMENTS, ACT_ORDER, _THINK, {ISSUE_VOUCHER: "voucher"}
+)
+
+
+@lru_cache(maxsize=16)
+def _pack_set(ref: str) -> StrategySet:
+    from interactcs.packs import load_pack
+
+    pack = load_pack(ref)
+    st, case = pack.strategies, pack.spec.case
+    assert st is not None and case is not None
+    return StrategySet(
+        pack.name,
+        {k: tuple(v) for k, v in st.strategies.items()},
+        {k: tuple(v) for k, v in st.fragments.items()},
+        tuple(st.act_order),
+        dict(st.think),
+        {f"issue_{a}": a for a in pack.costly_actions},
+        pack=pack.ref,
+        case_slots=tuple(k for k, f in case.fields.items() if f.agent),
+        default_item="item",
+    )
+
+
+def strategy_set(pack: Any = None) -> StrategySet:
+    """The strategy set of a pack (a :class:`~interactcs.packs.Pack` or its reference);
+    :data:`FDS_STRATEGIES` for ``None`` or an ``engine: fds`` pack."""
+    if pack is None:
+        return FDS_STRATEGIES
+    if isinstance(pack, str):
+        from interactcs.packs import load_pack
+
+        pack = load_pack(pack)
+    return FDS_STRATEGIES if pack.is_fds else _pack_set(pack.ref)
+
+
 def render_plan(
     acts: Sequence[str],
     scenario: Scenario,
@@ -161,22 +287,7 @@ def render_plan(
         think: private reasoning; default is a short note built from the plan.
         item: fills ``{item}`` (e.g. from :func:`mentioned_item`).
     """
-    unknown = [a for a in acts if a not in FRAGMENTS]
-    if unknown:
-        raise KeyError(f"no template for acts {unknown}; known: {', '.join(FRAGMENTS)}")
-    wanted = set(acts)
-    slots = {"item": item, "merchant": scenario.order.merchant}
-    parts = []
-    for act in ACT_ORDER:
-        if act in wanted:
-            options = FRAGMENTS[act]
-            parts.append(options[rng.randrange(len(options))].format_map(slots))
-    response = " ".join(parts)
-    action = "voucher" if ISSUE_VOUCHER in wanted else "chat"
-    if think is None:
-        notes = [_THINK[a] for a in ACT_ORDER if a in wanted and a in _THINK]
-        think = " ".join(notes) or "I acknowledge the customer first."
-    return think, response, action
+    return FDS_STRATEGIES.render_plan(acts, scenario, rng, think=think, item=item)
 
 
 def render_strategy(

@@ -1,6 +1,13 @@
 """Builders that turn a :class:`TrainConfig` into the parts of a run: data, policy, world,
 judge, costs, λ controllers. Kept apart from the loop so tests and the evaluation harness
-can reuse them."""
+can reuse them.
+
+When ``cfg.scenarios`` is a scenario pack (:mod:`interactcs.packs`), the pack supplies the
+training and held-out scenarios (generated like a built-in scene), the act policy's
+strategies, the offline judge (:class:`~interactcs.rewards.judges.pack_rubric.PackRubricJudge`
+on the pack's principles; an LLM judge gets the pack's principle file), and the cost types
+(each budget's cost type charged by the pack actions that charge it). The environment and
+the offline simulator read the pack from each scenario, so they need nothing here."""
 
 from __future__ import annotations
 
@@ -27,7 +34,7 @@ def load_splits(cfg: TrainConfig) -> tuple[list[Scenario], list[Scenario]]:
     """
     from interactcs.scenarios.loaders import load_scenarios
 
-    builtin = cfg.scenarios in ("hard", "easy")
+    builtin = cfg.scenarios in ("hard", "easy") or _pack(cfg) is not None
     if builtin:
         train = load_scenarios(cfg.scenarios, n=cfg.train_size, seed=cfg.seed)
     else:
@@ -47,11 +54,21 @@ def load_splits(cfg: TrainConfig) -> tuple[list[Scenario], list[Scenario]]:
     return train, held
 
 
+def _pack(cfg: TrainConfig) -> Any | None:
+    """The scenario pack of ``cfg.scenarios`` (``None`` when it is not a pack)."""
+    from interactcs.packs import is_pack_source, load_pack
+
+    return load_pack(cfg.scenarios) if is_pack_source(cfg.scenarios) else None
+
+
 def build_policy(cfg: TrainConfig) -> TrainablePolicy:
     """The trainable policy named by ``cfg.policy`` (``act`` or ``hf:PATH``)."""
     from interactcs.policies.factory import make_policy
 
     kw: dict[str, Any] = {"seed": cfg.seed, "temperature": cfg.temperature}
+    pack = _pack(cfg)
+    if pack is not None and not pack.is_fds and cfg.policy == "act":
+        kw["pack"] = pack.ref
     if cfg.policy.startswith("hf:"):
         kw.update(max_new_tokens=cfg.max_new_tokens, lora=cfg.lora)
     policy = make_policy(cfg.policy, **kw)
@@ -71,11 +88,27 @@ def build_judge(cfg: TrainConfig) -> Any | None:
     if cfg.judge == "none" or not cfg.use_process and cfg.algo in ("cmpo", "capo"):
         return None
     judges = importlib.import_module("interactcs.rewards.judges")
+    pack = _pack(cfg)
+    if pack is not None and not pack.is_fds:
+        if cfg.judge in ("offline", "rubric"):
+            from interactcs.rewards.judges.pack_rubric import PackRubricJudge
+
+            return PackRubricJudge(pack, mode=cfg.judge_mode)
+        return judges.make_judge(cfg.judge, mode=cfg.judge_mode, base_url=cfg.base_url,
+                                 principles=str(pack.principles_path))
     return judges.make_judge(cfg.judge, mode=cfg.judge_mode, base_url=cfg.base_url)
 
 
 def build_costs(cfg: TrainConfig) -> CostSpec:
-    """One cost type per budget; a cost type is charged by the action of the same name."""
+    """One cost type per budget; a cost type is charged by the action of the same name, or,
+    for a scenario pack, by the pack actions that charge it (with their amounts)."""
+    pack = _pack(cfg)
+    if pack is not None:
+        table = pack.cost_table
+        return CostSpec(tuple(
+            CostType(name, budget=b, per_action={a: row[name] for a, row in table.items() if name in row})
+            for name, b in cfg.budgets.items()
+        ))
     return CostSpec(tuple(CostType(name, budget=b, per_action={name: 1.0}) for name, b in cfg.budgets.items()))
 
 

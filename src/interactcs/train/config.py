@@ -58,7 +58,7 @@ class TrainConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # data and world
-    scenarios: str = Field("hard", description="hard | easy | PATH (.parquet/.jsonl) for training dialogues")
+    scenarios: str = Field("hard", description="hard | easy | PATH (.parquet/.jsonl) | packs/NAME or a pack folder (its actions, costs, budgets, simulator, judge principles) for training dialogues")
     train_size: int = Field(2048, ge=1, description="training scenarios drawn from `scenarios`")
     heldout: str | None = Field(None, description="held-out scenarios (default: same scene, unseen seed)")
     heldout_size: int = Field(256, ge=1, description="held-out dialogues per evaluation seed")
@@ -127,6 +127,48 @@ class TrainConfig(BaseModel):
         for k, v in self.budgets.items():
             if v < 0:
                 raise ValueError(f"budgets.{k} must be >= 0 (got {v})")
+        return self
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pack_defaults(cls, data: Any) -> Any:
+        """A scenario pack brings its budgets and its ``train`` defaults (dotted keys) for
+        every field the config does not set."""
+        from interactcs.packs import PackError, is_pack_source, load_pack
+
+        if not isinstance(data, dict) or not is_pack_source(data.get("scenarios")):
+            return data
+        try:
+            pack = load_pack(data["scenarios"])
+        except PackError as exc:
+            raise ValueError(f"scenarios: {exc}") from None
+        data = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
+        data.setdefault("budgets", pack.budgets)
+        for key, value in pack.spec.train.items():
+            node = data
+            parts = key.split(".")
+            for part in parts[:-1]:
+                node = node.setdefault(part, {})
+                if not isinstance(node, dict):
+                    break
+            else:
+                node.setdefault(parts[-1], value)
+        return data
+
+    @model_validator(mode="after")
+    def _pack_budgets(self) -> TrainConfig:
+        """Budgets of a scenario pack must name the pack's cost types."""
+        from interactcs.packs import is_pack_source, load_pack
+
+        if not is_pack_source(self.scenarios):
+            return self
+        pack = load_pack(self.scenarios)
+        unknown = sorted(set(self.budgets) - set(pack.cost_types))
+        if unknown:
+            raise ValueError(
+                f"budgets.{unknown[0]}: pack {pack.name!r} has no cost type {unknown[0]!r} "
+                f"(cost types: {', '.join(pack.cost_types)})"
+            )
         return self
 
     @classmethod

@@ -31,6 +31,18 @@ def mean_std(values: Sequence[float]) -> dict[str, float]:
     }
 
 
+def _cost_types(per_seed: Sequence[dict[str, Any]], scenarios: Sequence[Scenario]) -> list[str]:
+    """Cost types charged in any seed, plus those of the scenarios' pack (sorted)."""
+    found = {k.split("/", 1)[1] for h in per_seed for k in h if k.startswith("cost_rate/")}
+    refs = {s.pack for s in scenarios if s.pack}
+    if refs:
+        from interactcs.packs import load_pack
+
+        for ref in refs:
+            found.update(load_pack(ref).cost_types)
+    return sorted(found)
+
+
 def evaluate_policy(
     policy: Policy,
     simulator: Any,
@@ -44,7 +56,9 @@ def evaluate_policy(
     """Run ``seeds`` passes over ``scenarios``.
 
     Returns:
-        ``({metric: {"mean", "std"}, "per_seed": [headline, ...]}, [trajectories per seed])``
+        ``({metric: {"mean", "std"}, "per_seed": [headline, ...]}, [trajectories per seed])``;
+        the metrics include ``cost_rate/<type>`` (mean cost per dialogue) for every cost type
+        charged in any seed or declared by the scenarios' pack (0 when never charged).
     """
     per_seed: list[dict[str, Any]] = []
     all_trajs: list[list[Trajectory]] = []
@@ -58,5 +72,8 @@ def evaluate_policy(
         per_seed.append(headline(trajs))
         all_trajs.append(trajs)
     out: dict[str, Any] = {m: mean_std([h[m] for h in per_seed]) for m in metrics}
+    for ct in _cost_types(per_seed, scenarios):
+        key = f"cost_rate/{ct}"
+        out.setdefault(key, mean_std([float(h.get(key, 0.0)) for h in per_seed]))
     out["per_seed"] = per_seed
     return out, all_trajs

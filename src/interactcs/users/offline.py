@@ -59,6 +59,7 @@ from interactcs.env.acts import (
     jaccard,
     tokens,
 )
+from interactcs.packs import pack_of
 from interactcs.scenarios.schema import Scenario
 from interactcs.types import AgentTurn, Message, SystemState, UserReply
 from interactcs.users.base import SIMULATORS, SyncUserSession
@@ -446,7 +447,16 @@ class OfflinePersonaSimulator:
         self.seed_offset = seed_offset
 
     def session(self, scenario: Scenario, seed: int) -> OfflineSession:
-        """A fresh customer for one dialogue (deterministic given scenario id and seed)."""
+        """A fresh customer for one dialogue (deterministic given scenario id and seed).
+
+        A scenario of a generic pack (``Scenario.pack``) gets the pack-driven customer of
+        :mod:`interactcs.users.pack_sim`; FDS scenarios are unchanged.
+        """
+        pack = pack_of(scenario)
+        if pack is not None:
+            from interactcs.users.pack_sim import PackSession
+
+            return PackSession(pack, scenario, seed, self.seed_offset)  # type: ignore[return-value]
         return OfflineSession(scenario, seed, self.seed_offset)
 
     def profile(self, scenario: Scenario, seed: int) -> HiddenProfile:

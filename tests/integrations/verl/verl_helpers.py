@@ -1,5 +1,6 @@
-"""Helpers for the verl integration tests (imported by the test modules): a scripted customer, a fixed judge, a fake verl
-server manager that returns token ids on CPU, and a composed verl config.
+"""Helpers for the verl integration tests (imported by the test modules): a scripted
+customer, a fixed judge, a fake verl server manager that returns token ids on CPU, and the
+parts of a verl config an agent loop reads.
 
 verl itself is imported lazily (inside fixtures/helpers), so this file loads in a venv
 without the extra; each test module calls ``pytest.importorskip("verl")``.

@@ -40,34 +40,33 @@ from interactcs.integrations.verl.settings import VerlSettings
 logger = logging.getLogger(__name__)
 
 
+def _mean(xs: list[float]) -> float:
+    return float(np.mean(xs)) if xs else float("nan")
+
+
 def step_statistics(extras: list[dict[str, Any]], cost_names: tuple[str, ...]) -> dict[str, Any]:
     """Per-step rollout statistics of the real (non-padding) dialogues' ``extra_fields``.
 
     Returns:
-        ``{"dialogues": N, "costs": {type: mean dialogue cost}, "rollout/...": value}``.
+        ``{"costs": {type: mean dialogue cost}, "rollout/...": value}``; the mean dialogue
+        cost of a 0/1 voucher cost is the voucher rate (the controllers' Ĵ_C).
     """
-    n = len(extras)
-    total = np.zeros((n, len(cost_names)))
+    total = np.zeros((len(extras), len(cost_names)))
     for i, e in enumerate(extras):
         if e.get(F.COSTS):
             total[i] = np.asarray(e[F.COSTS], dtype=np.float64).sum(axis=0)
-    sats = [e[F.SATISFACTION] for e in extras if e.get(F.SATISFACTION) is not None]
-    proc = [x for e in extras for x in e.get(F.PROCESS) or [] if x is not None]
-    mean = total.mean(axis=0) if n else np.zeros(len(cost_names))
+    mean = total.mean(axis=0) if extras else np.zeros(len(cost_names))
     return {
-        "dialogues": n,
         "costs": {k: float(v) for k, v in zip(cost_names, mean, strict=True)},
-        "rollout/voucher_rate": float(np.mean([bool(e.get(F.VOUCHER)) for e in extras]))
-        if n
-        else 0.0,
-        "rollout/satisfaction_mean": float(np.mean(sats)) if sats else float("nan"),
-        "rollout/finish_rate": float(np.mean([bool(e.get(F.FINISHED)) for e in extras]))
-        if n
-        else 0.0,
-        "rollout/process_mean": float(np.mean(proc)) if proc else float("nan"),
-        "rollout/agent_turns_mean": float(np.mean([e.get(F.AGENT_TURNS, 0) for e in extras]))
-        if n
-        else 0.0,
+        "rollout/voucher_rate": _mean([float(bool(e.get(F.VOUCHER))) for e in extras]),
+        "rollout/satisfaction_mean": _mean(
+            [e[F.SATISFACTION] for e in extras if e.get(F.SATISFACTION) is not None]
+        ),
+        "rollout/finish_rate": _mean([float(bool(e.get(F.FINISHED))) for e in extras]),
+        "rollout/process_mean": _mean(
+            [x for e in extras for x in e.get(F.PROCESS) or [] if x is not None]
+        ),
+        "rollout/agent_turns_mean": _mean([e.get(F.AGENT_TURNS, 0) for e in extras]),
     }
 
 
@@ -90,6 +89,10 @@ class CMPOTrainer(PPOTrainerSync):
             self.checkpoint_callback = LambdaCheckpoint(config=config)
         elif not isinstance(self.checkpoint_callback, LambdaCheckpoint):
             logger.warning("checkpoint callback is not a LambdaCheckpoint: λ is not saved")
+        if config.algorithm.use_kl_in_reward and config.algorithm.adv_estimator == F.ESTIMATOR_NAME:
+            logger.warning(
+                "use_kl_in_reward=true: the KL penalty becomes part of cmpo's outcome term"
+            )
 
     # verl's internals branch on ``trainer_mode == "sync"``; this trainer is sync.
     @property
