@@ -2,7 +2,8 @@
 
 Usage::
 
-    python benchmarks/bench_train.py             # JSON on stdout (~2-3 min on 2 CPU cores)
+    python benchmarks/bench_train.py             # JSON on stdout (~2 min on 2 CPU cores)
+    python benchmarks/bench_train.py --with-compact --threads 1
     python benchmarks/bench_train.py --json --hidden 256 --layers 4 --batch 16 --seq-len 512
     pip install -e ".[bench]"                    # TRL 1.16.0, the peer trainer
 
@@ -13,15 +14,19 @@ advantages and the fixed behaviour / reference log-probs are prepared once, outs
 
 - ``ours``: :func:`interactcs.train.update.ppo_update` (1 epoch, 1 minibatch) with
   :func:`interactcs.algo.losses.policy_loss` (token-mean, clip 0.2, k3 KL 0.005) on a
-  :class:`~interactcs.policies.base.PolicyBatch` whose log-probs and entropies come from
-  :meth:`interactcs.policies.hf.HFPolicy.token_logprobs_and_entropy`.
+  :class:`~interactcs.policies.base.PolicyBatch` (``input_ids``/``attention_mask`` tensors,
+  mask = completion tokens, the layout ``HFPolicy.encode`` produces) whose log-probs and
+  entropies come from ``HFPolicy.logprobs`` (the ``TrainablePolicy`` method the trainer
+  calls; older versions without it: ``token_logprobs_and_entropy``).
+- ``ours_compact`` (``--with-compact``): the same with :func:`compact_logprobs`, which runs
+  the LM head and log-softmax only on the masked units (a proposed change to ``HFPolicy``).
 - ``trl``: ``GRPOTrainer.training_step`` (its ``compute_loss`` with the fused chunked LM head,
   then ``accelerator.backward``) on the dict ``_generate_and_score_completions`` would return
   (``prompt_ids``, ``prompt_mask``, ``completion_ids``, ``completion_mask``, ``advantages``,
   ``old_per_token_logps``, ``ref_per_token_logps``, ``num_items_in_batch``), then the same
-  clipping and AdamW step. TRL's CPU-unfriendly defaults are turned off so both do the same
-  work: ``bf16=False`` (fp32 like ours), no activation (gradient) checkpointing; loss ``dapo`` (token
-  mean), ``beta=0.005``.
+  clipping and AdamW step. Two TRL defaults are turned off so both do the same work:
+  ``bf16=False`` (fp32 like ours) and activation (gradient) checkpointing; loss ``dapo``
+  (token mean), ``beta=0.005``.
 
 Both models are loaded from the same folder (fp32, same attention implementation), run with
 the same torch thread count, and are timed alternately (ours, trl, ours, trl, ...) so load
@@ -31,8 +36,11 @@ FLOPs. ``matmul_gflops`` is the median fp32 rate of a 2048² ``torch.mm`` on thi
 Model FLOPs per token (forward + backward) = 6·N + 12·layers·hidden·T, with N the weights of
 every ``nn.Linear`` (decoder projections and the LM head; the embedding lookup is free) and
 the second term the attention scores and mixing (PaLM's count). ``*_peak_fraction`` =
-model FLOP/s ÷ matmul FLOP/s. TRL's backward recomputes the LM-head projection; that extra
-work is not counted (it is overhead, not model FLOPs).
+model FLOP/s ÷ matmul FLOP/s (wall clock, matmul re-measured every round). On a shared
+machine the wall numbers swing with other processes' load; ``*_cpu_s`` (process CPU seconds
+per step, all threads), ``cpu_ratio_ours_over_trl`` and ``*_cpu_peak_fraction`` (model FLOPs
+per CPU second ÷ matmul FLOPs per CPU second) are steadier. TRL's backward recomputes the
+LM-head projection; that extra work is not counted (it is overhead, not model FLOPs).
 """
 
 from __future__ import annotations
@@ -69,20 +77,31 @@ LR = 1e-6
 
 
 def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
-    """Median fp32 GFLOP/s of an ``n × n`` by ``n × n`` ``torch.mm`` (2·n³ FLOPs per call)."""
+    """Median fp32 GFLOP/s (wall clock) of an n×n by n×n ``torch.mm`` (2·n³ FLOP per call)."""
+    return matmul_rates(n, repeats)[0]
+
+
+def matmul_rates(n: int = 2048, repeats: int = 5) -> tuple[float, float]:
+    """fp32 ``torch.mm`` rates: (median GFLOP per wall second, median GFLOP per CPU second).
+
+    The CPU-second rate counts the process CPU time of all threads, so it is the rate one
+    core delivers while busy; it is far less sensitive to other processes than the wall rate.
+    """
     a = torch.randn(n, n)
     b = torch.randn(n, n)
     out = torch.empty(n, n)
     torch.mm(a, b, out=out)  # warm-up (allocations, thread pool)
-    times = []
+    wall, cpu = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        w0, c0 = time.perf_counter(), time.process_time()
         torch.mm(a, b, out=out)
-        times.append(time.perf_counter() - t0)
-    return 2.0 * n**3 / statistics.median(times) / 1e9
+        wall.append(time.perf_counter() - w0)
+        cpu.append(max(time.process_time() - c0, 1e-9))
+    flop = 2.0 * n**3
+    return flop / statistics.median(wall) / 1e9, flop / statistics.median(cpu) / 1e9
 
 
-def model_flops_per_token(model: torch.nn.Module, seq_len: int) -> tuple[int, int]:
+def model_flops_per_token(model: Any, seq_len: int) -> tuple[int, int]:
     """Forward + backward FLOPs per token and the matmul weight count N.
 
     Returns:
@@ -260,7 +279,7 @@ class OursRunner:
 # ---------------------------------------------------------------------------------- trl
 
 
-def _zero_reward(completions: list[Any], **_: Any) -> list[float]:
+def _zero_reward(completions: list[Any], **_: Any) -> list[float | None]:
     return [0.0] * len(completions)
 
 
@@ -319,8 +338,10 @@ class TRLRunner:
                 optimizers=(self.optimizer, self.scheduler),
             )
         self.trainer.current_gradient_accumulation_steps = 1
-        self.model = self.trainer.model
-        self.model.train()
+        trained = self.trainer.model
+        assert trained is not None
+        trained.train()
+        self.model: Any = trained
         self.params = params
         self.inputs = {
             "prompt_ids": batch.prompt_ids,
@@ -401,18 +422,20 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     # alternate the runners and re-measure the matmul rate every round, so that load from
     # other processes on a shared machine hits every number alike
     times = {name: Timings([], []) for name in steps}
-    peaks: list[float] = []
+    peaks: list[tuple[float, float]] = []
     for i in range(args.warmup + args.repeats):
         timed = i >= args.warmup
         if timed:
-            peaks.append(matmul_gflops(args.matmul_n, repeats=3))
+            peaks.append(matmul_rates(args.matmul_n, repeats=3))
         for name, step in steps.items():
             _timed(step, times[name] if timed else None)
 
     tokens = args.batch * args.seq_len
     model = ours.policy.model
     flops_tok, n_linear = model_flops_per_token(model, args.seq_len)
-    gflops = statistics.median(peaks) if peaks else matmul_gflops(args.matmul_n)
+    peaks = peaks or [matmul_rates(args.matmul_n)]
+    gflops = statistics.median(p[0] for p in peaks)
+    cpu_gflops = statistics.median(p[1] for p in peaks)
     res: dict[str, Any] = {}
     for name, t in times.items():
         wall = statistics.median(t.wall)
@@ -420,14 +443,18 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         res[f"{name}_tokens_per_s"] = round(tps, 1)
         res[f"{name}_peak_fraction"] = float(f"{tps * flops_tok / (gflops * 1e9):.4g}")
         res[f"{name}_step_s"] = round(wall, 3)
-        res[f"{name}_cpu_s"] = round(statistics.median(t.cpu), 3)
+        cpu_s = statistics.median(t.cpu)
+        res[f"{name}_cpu_s"] = round(cpu_s, 3)
+        cpu_frac = tokens * flops_tok / cpu_s / (cpu_gflops * 1e9)
+        res[f"{name}_cpu_peak_fraction"] = float(f"{cpu_frac:.4g}")
         res[f"{name}_step_s_all"] = [round(x, 3) for x in t.wall]
     if "trl" in times:
         res["ratio_ours_over_trl"] = round(res["ours_tokens_per_s"] / res["trl_tokens_per_s"], 3)
         res["cpu_ratio_ours_over_trl"] = round(res["trl_cpu_s"] / res["ours_cpu_s"], 3)
     res |= {
         "matmul_gflops": float(f"{gflops:.4g}"),
-        "matmul_gflops_all": [float(f"{x:.4g}") for x in peaks],
+        "matmul_gflops_all": [float(f"{w:.4g}") for w, _ in peaks],
+        "matmul_gflops_per_cpu_s": float(f"{cpu_gflops:.4g}"),
         "batch": args.batch,
         "seq_len": args.seq_len,
         "prompt_len": prompt_len,
@@ -463,6 +490,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
             getattr(trl.model, "is_activation_checkpointing", False)
         )
     head = [f"{n}_{k}" for k in ("tokens_per_s", "peak_fraction") for n in times]
+    head += [f"{n}_cpu_peak_fraction" for n in times]
     head += ["ratio_ours_over_trl", "cpu_ratio_ours_over_trl", "matmul_gflops"]
     return {k: res[k] for k in head if k in res} | res
 
