@@ -29,8 +29,9 @@ advantages and the fixed behaviour / reference log-probs are prepared once, outs
   (token mean), ``beta=0.005``.
 
 Both models are loaded from the same folder (fp32, same attention implementation), run with
-the same torch thread count, and are timed alternately (ours, trl, ours, trl, ...) so load
-from other processes hits both alike. ``*_tokens_per_s`` = B·T / median step time.
+the same torch thread count (``OMP_WAIT_POLICY=PASSIVE`` unless set) and are timed
+alternately (ours, trl, ours, trl, ...) so load from other processes hits both alike.
+``*_tokens_per_s`` = B·T / median step time.
 
 FLOPs. ``matmul_gflops`` is the median fp32 rate of a 2048² ``torch.mm`` on this machine.
 Model FLOPs per token (forward + backward) = 6·N + 12·layers·hidden·T, with N the weights of
@@ -45,27 +46,33 @@ LM-head projection; that extra work is not counted (it is overhead, not model FL
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import platform
-import statistics
-import sys
-import tempfile
-import time
-import warnings
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-import torch
+# OpenMP threads that spin while waiting stall each other when other processes share the
+# cores; passive waiting keeps timings steady there (set before torch loads libgomp; export
+# OMP_WAIT_POLICY=ACTIVE to override).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from interactcs.algo.losses import LossConfig
-from interactcs.policies.base import PolicyBatch
-from interactcs.policies.hf import HFPolicy
-from interactcs.policies.tiny import build_tiny_model
-from interactcs.train.update import UpdateInputs, ppo_update
+import argparse  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+from collections.abc import Callable, Sequence  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import torch  # noqa: E402
+
+from interactcs.algo.losses import LossConfig  # noqa: E402
+from interactcs.policies.base import PolicyBatch  # noqa: E402
+from interactcs.policies.hf import HFPolicy  # noqa: E402
+from interactcs.policies.tiny import build_tiny_model  # noqa: E402
+from interactcs.train.update import UpdateInputs, ppo_update  # noqa: E402
 
 KL_COEF = 0.005
 CLIP = 0.2
@@ -477,6 +484,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         "repeats": args.repeats,
         "threads": torch.get_num_threads(),
         "cpu_count": os.cpu_count(),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
         "load_avg_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
         "torch": torch.__version__,
         "trl": _version("trl"),

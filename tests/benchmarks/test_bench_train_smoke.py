@@ -57,3 +57,23 @@ def test_compact_logprobs_match_full(tiny_model_dir: Path) -> None:
     assert float(lp.detach()[~m].abs().sum()) == 0.0
     lp.sum().backward()  # differentiable
     assert runner.policy.model.get_output_embeddings().weight.grad is not None
+
+
+def test_trl_sees_the_same_sequences(tiny_model_dir: Path) -> None:
+    """TRL's completion log-probs on the prepared batch equal ours (same tokens, alignment)."""
+    pytest.importorskip("trl")
+    mod = _load()
+    batch = mod.make_batch(rows=4, prompt_len=5, completion_len=6, vocab=200, pad_id=0, seed=2)
+    ours = mod.OursRunner(tiny_model_dir, batch)
+    trl = mod.TRLRunner(tiny_model_dir, batch, ours.completion_logprobs)
+    inp = trl.inputs
+    ids = torch.cat([inp["prompt_ids"], inp["completion_ids"]], 1)
+    attn = torch.cat([inp["prompt_mask"], inp["completion_mask"]], 1)
+    with torch.no_grad():
+        lp, _, _ = trl.trainer._get_per_token_logps_and_entropies(trl.model, ids, attn, 6)
+    m = batch.completion_mask.bool()
+    torch.testing.assert_close(lp[m], ours.completion_logprobs[m], rtol=1e-4, atol=1e-4)
+    loss = trl.trainer.training_step(trl.model, dict(inp), None)
+    assert torch.isfinite(loss)
+    grads = [p.grad for p in trl.params if p.grad is not None]
+    assert grads and sum(float(g.abs().sum()) for g in grads) > 0

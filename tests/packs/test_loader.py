@@ -111,18 +111,40 @@ def test_typo_is_an_unknown_field(returns_copy: Path, edit_yaml) -> None:
         ("needs.yaml", lambda d: d[1].update(wants="gift"), "1.wants"),
         ("simulator.yaml", lambda d: d["needs"][2]["utility"].pop("voucher"), "needs.2.utility"),
         ("templates.yaml", lambda d: d.pop("stalling"), "stalling"),
-        ("templates.yaml", lambda d: d["continue"].update(kind=["What about {colour}?"]), "continue.kind.0"),
+        (
+            "templates.yaml",
+            lambda d: d["continue"].update(kind=["What about {colour}?"]),
+            "continue.kind.0",
+        ),
         ("strategies.yaml", lambda d: d["strategies"].update(x=["teleport"]), "strategies.x"),
-        ("strategies.yaml", lambda d: d["fragments"].update(offer_refund=["Have a nice day."]), "fragments.offer_refund.0"),
-        ("strategies.yaml", lambda d: d["rule_agent"].update(default_offer="gift"), "rule_agent.default_offer"),
+        (
+            "strategies.yaml",
+            lambda d: d["fragments"].update(offer_refund=["Have a nice day."]),
+            "fragments.offer_refund.0",
+        ),
+        (
+            "strategies.yaml",
+            lambda d: d["rule_agent"].update(default_offer="gift"),
+            "rule_agent.default_offer",
+        ),
         ("principles.yaml", lambda d: d["principles"][0].update(weight=0), "principles.0.weight"),
-        ("pack.yaml", lambda d: d["actions"]["refund"]["offer"].append("(unclosed"), "actions.refund.offer.2"),
+        (
+            "pack.yaml",
+            lambda d: d["actions"]["refund"]["offer"].append("(unclosed"),
+            "actions.refund.offer.2",
+        ),
         ("pack.yaml", lambda d: d["case"]["order"].update(item="colour"), "case.order.item"),
-        ("pack.yaml", lambda d: d["actions"]["refund"]["requires"][0].update(ref="window"), "actions.refund.requires.0"),
+        (
+            "pack.yaml",
+            lambda d: d["actions"]["refund"]["requires"][0].update(ref="window"),
+            "actions.refund.requires.0",
+        ),
         ("pack.yaml", lambda d: d["actions"].pop("chat"), "actions"),
     ],
 )
-def test_broken_files_name_file_and_field(returns_copy: Path, edit_yaml, file, mutate, field) -> None:
+def test_broken_files_name_file_and_field(
+    returns_copy: Path, edit_yaml, file, mutate, field
+) -> None:
     edit_yaml(returns_copy / file, mutate)
     _fails(returns_copy, file, field)
 

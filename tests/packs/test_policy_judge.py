@@ -41,7 +41,9 @@ def test_fds_space_is_unchanged() -> None:
 def test_every_pack_strategy_reads_back(name: str, scenarios) -> None:
     pack, st = load_pack(PACK), strategy_set(PACK)
     for seed in range(4):
-        think, response, action = st.render(name, scenarios[seed], random.Random(seed), item="Kettle")
+        think, response, action = st.render(
+            name, scenarios[seed], random.Random(seed), item="Kettle"
+        )
         acts = pack.acts.detect(response, action)
         assert set(st.strategy_acts[name]) <= acts, (name, response, acts)
         assert action == st.action_of(name)
@@ -81,7 +83,9 @@ def test_act_policy_on_a_pack(scenarios, tmp_path: Path) -> None:
 def test_rule_teacher_speaks_the_pack_space(scenarios) -> None:
     from interactcs.rollout.runner import run_dialogues
 
-    trajs = run_dialogues(A.RuleTeacher(seed=0), OfflinePersonaSimulator(), scenarios[:32], seeds=range(32))
+    trajs = run_dialogues(
+        A.RuleTeacher(seed=0), OfflinePersonaSimulator(), scenarios[:32], seeds=range(32)
+    )
     names = strategy_set(PACK).names
     used = {t.policy_meta["strategy_name"] for tr in trajs for t in tr.turns}
     assert used <= set(names) and {"empathize_probe", "ask_evidence"} <= used
@@ -107,12 +111,25 @@ def _judged(scenario, script):
 
 def test_pack_rubric_judge(scenarios) -> None:
     late = next(s for s in scenarios if s.case["days_since_delivery"] > s.case["return_window"])
-    ok = next(s for s in scenarios if s.case["days_since_delivery"] <= s.case["return_window"] and not s.order.rc_tag)
+    ok = next(
+        s
+        for s in scenarios
+        if s.case["days_since_delivery"] <= s.case["return_window"] and not s.order.rc_tag
+    )
     rushed = _judged(ok, [("I've processed a full refund for the item.", "refund")])
     detail = rushed.turns[0].process_detail
-    assert detail["scores"]["scenario_rules"] == 0.0 and "before enough" in detail["reasons"]["scenario_rules"]
-    outside = _judged(late, [("Sorry. What happened exactly?", "chat"), ("Could you send me a photo?", "chat"),
-                             ("I've processed a full refund for the item.", "refund")])
+    assert (
+        detail["scores"]["scenario_rules"] == 0.0
+        and "before enough" in detail["reasons"]["scenario_rules"]
+    )
+    outside = _judged(
+        late,
+        [
+            ("Sorry. What happened exactly?", "chat"),
+            ("Could you send me a photo?", "chat"),
+            ("I've processed a full refund for the item.", "refund"),
+        ],
+    )
     last = outside.turns[-1]
     if last.action == "refund":
         assert last.process_detail["scores"]["scenario_rules"] == 0.0

@@ -13,9 +13,18 @@ from interactcs.train.config import TrainConfig
 from interactcs.train.trainer import Trainer
 
 TINY = [
-    "scenarios=packs/returns", "steps=3", "checkpoint_every=3", "batch_prompts=4", "group_size=2",
-    "minibatches=1", "train_size=32", "heldout_size=8", "eval_seeds=1", "sft.dialogues=8",
-    "sft.epochs=1", "log_tensorboard=false",
+    "scenarios=packs/returns",
+    "steps=3",
+    "checkpoint_every=3",
+    "batch_prompts=4",
+    "group_size=2",
+    "minibatches=1",
+    "train_size=32",
+    "heldout_size=8",
+    "eval_seeds=1",
+    "sft.dialogues=8",
+    "sft.epochs=1",
+    "log_tensorboard=false",
 ]
 
 

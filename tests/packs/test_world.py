@@ -68,7 +68,9 @@ def test_prompt_shows_agent_fields_only(scenarios: list[Scenario]) -> None:
     s = scenarios[0]
     _, prompt = _env(s)
     assert "daysSinceDelivery: " in prompt and s.case["product"] in prompt
-    assert "issueType" not in prompt and s.case["issue"] not in prompt.split("# Case")[1].split("#")[0]
+    assert (
+        "issueType" not in prompt and s.case["issue"] not in prompt.split("# Case")[1].split("#")[0]
+    )
     assert "<action>one of: chat, refund, voucher, replacement</action>" in prompt
 
 
@@ -124,13 +126,18 @@ def _mean(rows: list[Scenario], plan: list[tuple[str, str]]) -> float:
 
 def test_each_remedy_helps_some_needs_and_not_others() -> None:
     many = load_scenarios(PACK, n=1500, seed=2)
-    by_need = {k: [s for s in many if s.need == k and s.case["issue"] != "changed_mind"] for k in (1, 2, 3)}
+    by_need = {
+        k: [s for s in many if s.need == k and s.case["issue"] != "changed_mind"] for k in (1, 2, 3)
+    }
     sat = {
         (k, a): _mean(rows[:150], [*INVESTIGATE, REMEDY[a]])
         for k, rows in by_need.items()
         for a in REMEDY
     }
-    assert sat[1, "refund"] > sat[1, "voucher"] + 1.0 and sat[1, "refund"] > sat[1, "replacement"] + 1.0
+    assert (
+        sat[1, "refund"] > sat[1, "voucher"] + 1.0
+        and sat[1, "refund"] > sat[1, "replacement"] + 1.0
+    )
     assert sat[2, "replacement"] > sat[2, "refund"] > sat[2, "voucher"]
     assert min(sat[3, a] for a in REMEDY) > sat[1, "voucher"] + 1.0  # flexible: anything helps
 

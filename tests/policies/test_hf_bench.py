@@ -26,6 +26,8 @@ def test_bench_rollout_small(tiny_model_dir: Path) -> None:
         "4",
         "--model",
         str(tiny_model_dir),
+        "--repeats",
+        "1",
     ]
     res = mod.bench(mod.parse_args(args))
     assert res["batched_tokens"] == res["sequential_tokens"] > 0

@@ -95,7 +95,10 @@ def _pack_status(
     for act in sorted(acts):
         done = act[len("claim_") :] if act.startswith("claim_") else None
         if done and done != action and taken.get(done, 0) == 0:
-            return FormatStatus.CONTRADICTION, f"the response says {done} was done but action is {action}"
+            return (
+                FormatStatus.CONTRADICTION,
+                f"the response says {done} was done but action is {action}",
+            )
     if action != "chat" and f"refuse_{action}" in acts:
         return FormatStatus.CONTRADICTION, f"action is {action} but the response declines it"
     return None

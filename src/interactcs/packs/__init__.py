@@ -20,6 +20,8 @@ a scenario without a pack is FDS and takes the original code paths unchanged.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from interactcs.packs.loader import (
     Pack,
     PackError,
@@ -41,10 +43,13 @@ __all__ = [
 ]
 
 
-def pack_of(scenario: Scenario) -> Pack | None:
-    """The generic pack a scenario belongs to; ``None`` for FDS scenarios."""
-    ref = getattr(scenario, "pack", None)
-    if not ref:
-        return None
+@lru_cache(maxsize=64)
+def _generic(ref: str) -> Pack | None:
     pack = load_pack(ref)
     return None if pack.is_fds else pack
+
+
+def pack_of(scenario: Scenario) -> Pack | None:
+    """The generic pack a scenario belongs to; ``None`` for FDS scenarios (cached by ref)."""
+    ref = getattr(scenario, "pack", None)
+    return _generic(ref) if ref else None

@@ -83,7 +83,9 @@ def generate_pack_scenarios(
         raise ValueError(f"n must be >= 0, got {n}")
     scene = scene or pack.default_scene
     if scene not in pack.spec.scenes:
-        raise ValueError(f"pack {pack.name!r} has no scene {scene!r}; scenes: {sorted(pack.spec.scenes)}")
+        raise ValueError(
+            f"pack {pack.name!r} has no scene {scene!r}; scenes: {sorted(pack.spec.scenes)}"
+        )
     if pack.is_fds:
         return generate_scene(scene, n=n, seed=seed)
     rng = random.Random(f"interactcs-pack:{pack.name}:{scene}:{seed}")

@@ -86,7 +86,9 @@ def _compile(patterns: Iterable[str]) -> re.Pattern[str] | None:
     return re.compile("|".join(f"(?:{p})" for p in pats)) if pats else None
 
 
-def _unnegated(pattern: re.Pattern[str] | None, text: str, claims: bool = False) -> tuple[bool, bool]:
+def _unnegated(
+    pattern: re.Pattern[str] | None, text: str, claims: bool = False
+) -> tuple[bool, bool]:
     """(an un-negated match exists, a negated match exists)."""
     if pattern is None:
         return False, False

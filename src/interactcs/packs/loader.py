@@ -114,7 +114,9 @@ class PackError(ValueError):
 
 
 def _err(path: Path, fld: str | None, detail: str) -> PackError:
-    return PackError(f"{path}: {fld}: {detail}" if fld else f"{path}: {detail}", path=path, field=fld)
+    return PackError(
+        f"{path}: {fld}: {detail}" if fld else f"{path}: {detail}", path=path, field=fld
+    )
 
 
 def _validation(path: Path, exc: ValidationError, prefix: str = "") -> PackError:
@@ -328,7 +330,11 @@ def _check_pack_file(path: Path, spec: PackFile) -> None:
             raise _err(path, f"actions.{name}", "action names are lower-case words ([a-z0-9_])")
         for ctype, amount in a.cost.items():
             if not math.isfinite(amount) or amount < 0:
-                raise _err(path, f"actions.{name}.cost.{ctype}", f"must be a finite amount >= 0, got {amount}")
+                raise _err(
+                    path,
+                    f"actions.{name}.cost.{ctype}",
+                    f"must be a finite amount >= 0, got {amount}",
+                )
         for kind in ("offer", "claim", "refuse"):
             for i, pat in enumerate(getattr(a, kind)):
                 _regex(path, f"actions.{name}.{kind}.{i}", pat)
@@ -347,9 +353,15 @@ def _check_pack_file(path: Path, spec: PackFile) -> None:
     _check_table(path, spec.need_given_category)
     for scene, weights in spec.scenes.items():
         if len(weights) != 5 or min(weights) < 0 or sum(weights) <= 0:
-            raise _err(path, f"scenes.{scene}", "five non-negative category weights (1..5), not all 0")
+            raise _err(
+                path, f"scenes.{scene}", "five non-negative category weights (1..5), not all 0"
+            )
     if spec.default_scene is not None and spec.default_scene not in spec.scenes:
-        raise _err(path, "default_scene", f"{spec.default_scene!r} is not one of scenes {sorted(spec.scenes)}")
+        raise _err(
+            path,
+            "default_scene",
+            f"{spec.default_scene!r} is not one of scenes {sorted(spec.scenes)}",
+        )
     for i, pat in enumerate(spec.lexicon.out_of_scope):
         _regex(path, f"lexicon.out_of_scope.{i}", pat)
 
@@ -358,10 +370,14 @@ def _check_table(path: Path, table: Mapping[int, list[float]]) -> None:
     """P(need | category): need keys 1..4, five columns, each column sums to 1."""
     bad = [k for k in table if k not in (1, 2, 3, 4)]
     if bad or not table:
-        raise _err(path, "need_given_category", f"need keys must be among 1..4, got {sorted(table)}")
+        raise _err(
+            path, "need_given_category", f"need keys must be among 1..4, got {sorted(table)}"
+        )
     for need, row in table.items():
         if len(row) != 5 or min(row) < 0:
-            raise _err(path, f"need_given_category.{need}", "five probabilities >= 0 (categories 1..5)")
+            raise _err(
+                path, f"need_given_category.{need}", "five probabilities >= 0 (categories 1..5)"
+            )
     for cat in range(5):
         total = sum(row[cat] for row in table.values())
         if abs(total - 1.0) > 1e-6:
@@ -406,23 +422,37 @@ def _require(path: Path, spec: PackFile, *names: str) -> None:
 
 
 def _load_generic(ref: str, root: Path, path: Path, spec: PackFile, principles: Path) -> Pack:
-    _require(path, spec, "needs", "case", "personas", "issues", "simulator", "templates", "strategies")
+    _require(
+        path, spec, "needs", "case", "personas", "issues", "simulator", "templates", "strategies"
+    )
     assert spec.case is not None
     costly = {a for a, s in spec.actions.items() if s.costly}
     needs_path = root / str(spec.needs)
     raw_needs = _yaml(needs_path)
     needs = {int(k): v for k, v in _mapping(needs_path, raw_needs, NeedSpec).items()}
     if set(needs) != set(spec.need_given_category):
-        raise _err(needs_path, None, f"needs {sorted(needs)} differ from need_given_category keys {sorted(spec.need_given_category)} in {path}")
+        raise _err(
+            needs_path,
+            None,
+            f"needs {sorted(needs)} differ from need_given_category keys {sorted(spec.need_given_category)} in {path}",
+        )
     for k, n in needs.items():
         if n.wants is not None and n.wants not in costly:
-            raise _err(needs_path, f"{k}.wants", f"{n.wants!r} is not a costly action ({', '.join(sorted(costly))})")
+            raise _err(
+                needs_path,
+                f"{k}.wants",
+                f"{n.wants!r} is not a costly action ({', '.join(sorted(costly))})",
+            )
     issues_path = root / str(spec.issues)
     issues = _mapping(issues_path, _yaml(issues_path), IssueSpec)
     for key, issue in issues.items():
         for a in issue.utility:
             if a not in costly:
-                raise _err(issues_path, f"{key}.utility.{a}", f"unknown costly action (known: {', '.join(sorted(costly))})")
+                raise _err(
+                    issues_path,
+                    f"{key}.utility.{a}",
+                    f"unknown costly action (known: {', '.join(sorted(costly))})",
+                )
     catalog = tuple(_jsonl(root / spec.case.catalog)) if spec.case.catalog else ()
     _check_case(path, spec, catalog, set(spec.actions))
     personas = _personas(root, spec)
@@ -430,13 +460,24 @@ def _load_generic(ref: str, root: Path, path: Path, spec: PackFile, principles: 
     templates = _templates(root / str(spec.templates), spec, needs)
     strategies, acts = _strategies(root / str(spec.strategies), spec, costly)
     return Pack(
-        ref=ref, root=root, spec=spec, principles_path=principles, needs=needs,
-        personas=personas, issues=issues, sim=sim, templates=templates,
-        strategies=strategies, catalog=catalog, acts=acts,
+        ref=ref,
+        root=root,
+        spec=spec,
+        principles_path=principles,
+        needs=needs,
+        personas=personas,
+        issues=issues,
+        sim=sim,
+        templates=templates,
+        strategies=strategies,
+        catalog=catalog,
+        acts=acts,
     )
 
 
-def _check_case(path: Path, spec: PackFile, catalog: tuple[dict[str, Any], ...], actions: set[str]) -> None:
+def _check_case(
+    path: Path, spec: PackFile, catalog: tuple[dict[str, Any], ...], actions: set[str]
+) -> None:
     assert spec.case is not None
     fields = spec.case.fields
     for key, f in fields.items():
@@ -451,17 +492,27 @@ def _check_case(path: Path, spec: PackFile, catalog: tuple[dict[str, Any], ...],
             raise _err(path, f"{where}.p", "a bool field needs p (probability of true)")
         if f.kind == "catalog":
             if not catalog:
-                raise _err(path, "case.catalog", f"field {key!r} reads the catalog but no catalog file is set")
+                raise _err(
+                    path,
+                    "case.catalog",
+                    f"field {key!r} reads the catalog but no catalog file is set",
+                )
             missing = [i + 1 for i, row in enumerate(catalog) if f.column not in row]
             if missing:
-                raise _err(path, f"{where}.column", f"catalog rows {missing[:5]} lack column {f.column!r}")
+                raise _err(
+                    path, f"{where}.column", f"catalog rows {missing[:5]} lack column {f.column!r}"
+                )
     m = spec.case.order
     for role in ("id", "item", "merchant", "issue", "flag"):
         key = getattr(m, role)
         if key is not None and key not in fields:
-            raise _err(path, f"case.order.{role}", f"{key!r} is not a case field ({', '.join(fields)})")
+            raise _err(
+                path, f"case.order.{role}", f"{key!r} is not a case field ({', '.join(fields)})"
+            )
     if fields[m.issue].kind != "issue":
-        raise _err(path, f"case.fields.{m.issue}.kind", "the order's issue field must have kind: issue")
+        raise _err(
+            path, f"case.fields.{m.issue}.kind", "the order's issue field must have kind: issue"
+        )
     if m.flag is not None and fields[m.flag].kind != "bool":
         raise _err(path, f"case.fields.{m.flag}.kind", "the risk-flag field must have kind: bool")
     for a, s in spec.actions.items():
@@ -489,17 +540,25 @@ def _personas(root: Path, spec: PackFile) -> tuple[Persona, ...]:
         out.append(persona)
     missing = [c for c in CATEGORY_NAMES if not any(x.category == c for x in out)]
     if missing:
-        raise _err(p, "category", f"no persona for categories {missing} (every category 1..5 needs one)")
+        raise _err(
+            p, "category", f"no persona for categories {missing} (every category 1..5 needs one)"
+        )
     return tuple(out)
 
 
 def _simulator(p: Path, needs: Mapping[int, NeedSpec], costly: set[str]) -> SimulatorSpec:
     sim = _model(p, _yaml(p), SimulatorSpec)
     if set(sim.needs) != set(needs):
-        raise _err(p, "needs", f"parameters for needs {sorted(sim.needs)}, the pack has {sorted(needs)}")
+        raise _err(
+            p, "needs", f"parameters for needs {sorted(sim.needs)}, the pack has {sorted(needs)}"
+        )
     for k, n in sim.needs.items():
         if set(n.utility) != costly:
-            raise _err(p, f"needs.{k}.utility", f"one utility per costly action {sorted(costly)}, got {sorted(n.utility)}")
+            raise _err(
+                p,
+                f"needs.{k}.utility",
+                f"one utility per costly action {sorted(costly)}, got {sorted(n.utility)}",
+            )
     cats = sim.categories
     for name in ("p_evidence", "p_detail", "p_volunteer", "p_valid", "hostility"):
         vals = getattr(cats, name)
@@ -516,7 +575,9 @@ def _placeholders(text: str) -> set[str]:
     return {f for _, f, _, _ in string.Formatter().parse(text) if f}
 
 
-def _templates(p: Path, spec: PackFile, needs: Mapping[int, NeedSpec]) -> dict[str, dict[str, tuple[str, ...]]]:
+def _templates(
+    p: Path, spec: PackFile, needs: Mapping[int, NeedSpec]
+) -> dict[str, dict[str, tuple[str, ...]]]:
     data = _yaml(p)
     if not isinstance(data, dict):
         raise _err(p, None, "expected intent -> tone -> list of utterances")
@@ -530,7 +591,11 @@ def _templates(p: Path, spec: PackFile, needs: Mapping[int, NeedSpec]) -> dict[s
         out[intent] = {}
         for tone in TONES:
             lines = by_tone.get(tone)
-            if not isinstance(lines, list) or not lines or not all(isinstance(x, str) and x for x in lines):
+            if (
+                not isinstance(lines, list)
+                or not lines
+                or not all(isinstance(x, str) and x for x in lines)
+            ):
                 raise _err(p, f"{intent}.{tone}", "a non-empty list of utterances")
             for i, line in enumerate(lines):
                 try:
@@ -538,7 +603,11 @@ def _templates(p: Path, spec: PackFile, needs: Mapping[int, NeedSpec]) -> dict[s
                 except ValueError as exc:
                     raise _err(p, f"{intent}.{tone}.{i}", f"bad template: {exc}") from None
                 if unknown:
-                    raise _err(p, f"{intent}.{tone}.{i}", f"unknown slots {sorted(unknown)} (known: {sorted(slots)})")
+                    raise _err(
+                        p,
+                        f"{intent}.{tone}.{i}",
+                        f"unknown slots {sorted(unknown)} (known: {sorted(slots)})",
+                    )
             out[intent][tone] = tuple(lines)
     return out
 
@@ -570,7 +639,11 @@ def _strategies(p: Path, spec: PackFile, costly: set[str]) -> tuple[StrategiesSp
     for kind in ("wants", "refuses"):
         for a, pats in getattr(ra, kind).items():
             if a not in costly:
-                raise _err(p, f"rule_agent.{kind}.{a}", f"not a costly action ({', '.join(sorted(costly))})")
+                raise _err(
+                    p,
+                    f"rule_agent.{kind}.{a}",
+                    f"not a costly action ({', '.join(sorted(costly))})",
+                )
             for i, pat in enumerate(pats):
                 _regex(p, f"rule_agent.{kind}.{a}.{i}", pat)
     for kind in ("feedback", "accept", "reject", "weak_photo", "hedge", "no_details"):

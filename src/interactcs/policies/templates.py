@@ -186,7 +186,9 @@ class StrategySet:
 
     def action_of(self, strategy: str) -> str:
         """The action word a strategy takes (``chat`` when it takes none)."""
-        return next((self.actions[a] for a in self.strategy_acts[strategy] if a in self.actions), "chat")
+        return next(
+            (self.actions[a] for a in self.strategy_acts[strategy] if a in self.actions), "chat"
+        )
 
     def render_plan(
         self,
@@ -210,7 +212,9 @@ class StrategySet:
                 options = self.fragments[act]
                 parts.append(options[rng.randrange(len(options))].format_map(slots))
         response = " ".join(parts)
-        action = next((self.actions[a] for a in self.act_order if a in wanted and a in self.actions), "chat")
+        action = next(
+            (self.actions[a] for a in self.act_order if a in wanted and a in self.actions), "chat"
+        )
         if think is None:
             notes = [self.think[a] for a in self.act_order if a in wanted and a in self.think]
             think = " ".join(notes) or "I acknowledge the customer first."

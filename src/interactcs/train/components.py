@@ -118,7 +118,7 @@ def build_controllers(cfg: TrainConfig) -> MultiController:
     kwargs: dict[str, Any] = {
         "none": {},
         "fixed": {"value": c.fixed_value},
-        "gradient": {"lr": c.lr, "lambda_max": c.lambda_max},
+        "gradient": {"lr": c.lr, "lambda_max": c.lambda_max, "lambda_init": c.init},
         "pid": {
             "kp": c.kp, "ki": c.ki, "kd": c.kd, "d_delay": c.d_delay,
             "p_ema_alpha": c.ema_p, "d_ema_alpha": c.ema_d, "lambda_max": c.lambda_max,

@@ -29,14 +29,14 @@ class ControllerConfig(BaseModel):
     name: Literal["none", "fixed", "gradient", "pid", "release"] = Field(
         "pid", description="none (λ=0), fixed, gradient (plain error-driven), pid (paper Eq. 8), release"
     )
-    init: float = Field(0.0, ge=0, description="initial λ")
+    init: float = Field(1.0, ge=0, description="initial λ (PID: starting integral; starting near the equilibrium avoids the first overshoot)")
     fixed_value: float = Field(1.0, ge=0, description="λ for name=fixed")
     lr: float = Field(0.5, gt=0, description="step size of name=gradient")
-    kp: float = Field(1.0, ge=0, description="PID proportional gain")
-    ki: float = Field(0.5, ge=0, description="PID integral gain")
-    kd: float = Field(1.0, ge=0, description="PID derivative gain")
+    kp: float = Field(2.0, ge=0, description="PID proportional gain")
+    ki: float = Field(0.25, ge=0, description="PID integral gain")
+    kd: float = Field(0.5, ge=0, description="PID derivative gain")
     d_delay: int = Field(3, ge=1, description="PID derivative delay in steps")
-    ema_p: float = Field(0.5, ge=0, le=1, description="EMA weight of the P term (OmniSafe delta_p_ema_alpha)")
+    ema_p: float = Field(0.8, ge=0, le=1, description="EMA weight of the P term (OmniSafe delta_p_ema_alpha)")
     ema_d: float = Field(0.5, ge=0, le=1, description="EMA weight of the D term (OmniSafe delta_d_ema_alpha)")
     lambda_max: float = Field(5.0, gt=0, description="upper clip of λ")
 
@@ -92,18 +92,18 @@ class TrainConfig(BaseModel):
     controller: ControllerConfig = Field(default_factory=ControllerConfig)
 
     # optimisation
-    steps: int = Field(60, ge=1, description="training steps (one rollout batch each)")
-    batch_prompts: int = Field(32, ge=1, description="scenarios per step")
+    steps: int = Field(150, ge=1, description="training steps (one rollout batch each)")
+    batch_prompts: int = Field(64, ge=1, description="scenarios per step")
     group_size: int = Field(4, ge=1, description="rollouts per scenario (GRPO group n)")
-    lr: float = Field(3e-3, gt=0, description="peak learning rate")
+    lr: float = Field(5e-4, gt=0, description="peak learning rate")
     warmup_ratio: float = Field(0.1, ge=0, lt=1)
     min_lr_ratio: float = Field(0.2, ge=0, le=1, description="cosine floor as a fraction of lr")
     grad_clip: float = Field(1.0, gt=0)
     ppo_epochs: int = Field(2, ge=1)
     minibatches: int = Field(2, ge=1, description="minibatches per PPO epoch (split by dialogue)")
     clip: float = Field(0.2, gt=0, description="PPO ratio clip ε")
-    kl_coef: float = Field(0.005, ge=0, description="low-variance (k3) KL to the frozen reference")
-    entropy_coef: float = Field(0.0, ge=0)
+    kl_coef: float = Field(0.02, ge=0, description="low-variance (k3) KL to the frozen reference (the warm start)")
+    entropy_coef: float = Field(0.03, ge=0, description="entropy bonus; keeps the act policy stochastic so the voucher rate responds smoothly to λ")
     loss_agg: Literal["token-mean", "seq-mean"] = Field("token-mean")
     value_coef: float = Field(0.5, ge=0, description="critic loss weight (algo=gae)")
 

@@ -196,11 +196,15 @@ class PackSession(SyncUserSession):
     def _details(self) -> str:
         if self.issue is None:
             return self._say("refuse_details")
-        return self._pick(self.issue.details if self.profile.valid else self.issue.hedged).format_map(self.slots)
+        return self._pick(
+            self.issue.details if self.profile.valid else self.issue.hedged
+        ).format_map(self.slots)
 
     def _picture(self) -> str:
         assert self.issue is not None
-        desc = self._pick(self.issue.strong if self.profile.evidence == "strong" else self.issue.weak)
+        desc = self._pick(
+            self.issue.strong if self.profile.evidence == "strong" else self.issue.weak
+        )
         return "[Sent Picture: " + desc.format_map(self.slots) + "]"
 
     def _need(self) -> str:
@@ -405,7 +409,9 @@ class PackSession(SyncUserSession):
                     return self._end(1.0, "false_claim", acts, offered=self.pack.noun(done))
         if self.remedy is not None:  # protested the remedy; whatever comes now, they leave
             bonus = 0.1 if self._refusal(acts) or acts & {APOLOGIZE, EMPATHIZE} else -0.1
-            return self._end(self.sat + bonus, "end_remedy_bad", acts, offered=self.pack.noun(self.remedy))
+            return self._end(
+                self.sat + bonus, "end_remedy_bad", acts, offered=self.pack.noun(self.remedy)
+            )
         dil, remarks = self._form(response, acts)
         parts: list[str] = []
         investigated_before = self.investigated or self.details_given or self.evidence_shown
@@ -437,7 +443,9 @@ class PackSession(SyncUserSession):
             return self._end(self._no_remedy_final() - 0.3, "out_of_patience", acts)
         return self._continue(parts, remarks, acts)
 
-    def _after_remedy(self, action: str, investigated_before: bool, acts: frozenset[str]) -> UserReply:
+    def _after_remedy(
+        self, action: str, investigated_before: bool, acts: frozenset[str]
+    ) -> UserReply:
         p = self.profile
         self.sat += self._remedy_gain(action, investigated_before)
         noun = self.pack.noun(action)
@@ -455,7 +463,9 @@ class PackSession(SyncUserSession):
         p, rng = self.profile, self.rng
         refusal = self._refusal(acts)
         wraps = REPORT_TEAM in acts or CLOSE in acts
-        resolution = (refusal and wraps) or (CLOSE in acts and (self.explained or self.reported) and self.turn > 1)
+        resolution = (refusal and wraps) or (
+            CLOSE in acts and (self.explained or self.reported) and self.turn > 1
+        )
         if p.feedback and REPORT_TEAM in acts and self.heard >= 0.3:
             resolution = True
         if not resolution:
@@ -488,7 +498,9 @@ class PackSession(SyncUserSession):
         if not lines:
             lines.append(self._say("continue"))
         text = " ".join(lines)
-        return UserReply(text, picture=_picture_of(text), meta=self._meta("continue", acts, remarks))
+        return UserReply(
+            text, picture=_picture_of(text), meta=self._meta("continue", acts, remarks)
+        )
 
     def _end(self, final: float, intent: str, acts: frozenset[str], **extra: object) -> UserReply:
         self.ended = True
@@ -501,7 +513,9 @@ class PackSession(SyncUserSession):
         meta["raw"] = f"{text} [end:{score}]"
         return UserReply(text, end=True, satisfaction=score, meta=meta)
 
-    def _meta(self, intent: str, acts: frozenset[str], remarks: list[str] | None = None) -> dict[str, Any]:
+    def _meta(
+        self, intent: str, acts: frozenset[str], remarks: list[str] | None = None
+    ) -> dict[str, Any]:
         return {
             "intent": intent,
             "sat": round(self.sat, 3),

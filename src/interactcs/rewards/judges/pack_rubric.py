@@ -34,7 +34,13 @@ from typing import Any
 
 from interactcs.env import acts as A
 from interactcs.packs import Pack
-from interactcs.rewards.judges.base import JudgeBase, JudgeMode, JudgeStats, PrincipleSet, load_principles
+from interactcs.rewards.judges.base import (
+    JudgeBase,
+    JudgeMode,
+    JudgeStats,
+    PrincipleSet,
+    load_principles,
+)
 from interactcs.rewards.judges.rubric import RUBRIC_PRINCIPLES, _snap
 from interactcs.scenarios.schema import Scenario
 from interactcs.types import FormatStatus, Trajectory, Turn
@@ -82,7 +88,9 @@ class _Ctx:
         return any(a.startswith("refuse_") for a in acts)
 
 
-def _scenario_rules(turn: Turn, acts: frozenset[str], st: _Stage, cx: _Ctx, taken: set[str]) -> Scored:
+def _scenario_rules(
+    turn: Turn, acts: frozenset[str], st: _Stage, cx: _Ctx, taken: set[str]
+) -> Scored:
     if turn.status in (FormatStatus.SECOND_VOUCHER, FormatStatus.ACTION_LIMIT):
         return 0.0, "repeats a remedy"
     if not turn.ok:
@@ -173,13 +181,21 @@ def _persona_fit(turn: Turn, acts: frozenset[str], st: _Stage, category: int, cx
     return 1.0, "warm and prompt"
 
 
-def score_pack_turns(traj: Trajectory, pack: Pack, scenario: Scenario | None = None) -> list[tuple[dict[str, float], dict[str, str], str]]:
+def score_pack_turns(
+    traj: Trajectory, pack: Pack, scenario: Scenario | None = None
+) -> list[tuple[dict[str, float], dict[str, str], str]]:
     """Per agent turn: (principle scores, reasons, stage before the turn)."""
     costly = frozenset(pack.costly_actions)
-    eligible = {a: pack.eligible(a, scenario.case) for a in costly} if scenario is not None else None
+    eligible = (
+        {a: pack.eligible(a, scenario.case) for a in costly} if scenario is not None else None
+    )
     wants = pack.strategies.rule_agent.wants if pack.strategies else {}
     pats = [p for ps in wants.values() for p in ps]
-    cx = _Ctx(costly, eligible, re.compile("|".join(f"(?:{p})" for p in pats), re.IGNORECASE) if pats else None)
+    cx = _Ctx(
+        costly,
+        eligible,
+        re.compile("|".join(f"(?:{p})" for p in pats), re.IGNORECASE) if pats else None,
+    )
     st = _Stage(flag=traj.rc_tag, evidence=bool(_PICTURE.search(traj.opening or "")))
     previous: list[str] = []
     taken: set[str] = set()
@@ -187,14 +203,22 @@ def score_pack_turns(traj: Trajectory, pack: Pack, scenario: Scenario | None = N
     for turn in traj.turns:
         if _PICTURE.search(turn.user_text or ""):
             st.evidence = True
-        acts = frozenset(turn.acts) if turn.acts else pack.acts.detect(turn.response, turn.action) if pack.acts else frozenset()
+        acts = (
+            frozenset(turn.acts)
+            if turn.acts
+            else pack.acts.detect(turn.response, turn.action)
+            if pack.acts
+            else frozenset()
+        )
         results = {
             "persona_fit": _persona_fit(turn, acts, st, traj.category, cx),
             "dialogue_stage": _dialogue_stage(turn, acts, st, cx),
             "response_quality": _response_quality(turn, acts, previous),
             "scenario_rules": _scenario_rules(turn, acts, st, cx, taken),
         }
-        out.append(({k: v[0] for k, v in results.items()}, {k: v[1] for k, v in results.items()}, st.name))
+        out.append(
+            ({k: v[0] for k, v in results.items()}, {k: v[1] for k, v in results.items()}, st.name)
+        )
         st.asked += bool(acts & _QUESTIONS)
         if turn.ok and turn.action in costly:
             st.remedied = True
@@ -216,7 +240,9 @@ class PackRubricJudge(JudgeBase):
 
     name = "pack-rubric"
 
-    def __init__(self, pack: Pack, principles: PrincipleSet | None = None, *, mode: JudgeMode = "turn") -> None:
+    def __init__(
+        self, pack: Pack, principles: PrincipleSet | None = None, *, mode: JudgeMode = "turn"
+    ) -> None:
         super().__init__(principles or load_principles(pack.principles_path), mode)
         self.pack = pack
         if set(self.principles.names) != set(RUBRIC_PRINCIPLES):
