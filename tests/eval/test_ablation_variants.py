@@ -7,8 +7,10 @@ import statistics
 from pathlib import Path
 
 import pytest
+import yaml
 
 from interactcs.eval.ablation import (
+    ABLATE_DEFAULTS,
     FIXED_LAMBDA,
     METRICS,
     VARIANTS,
@@ -56,7 +58,8 @@ def test_variant_changes_exactly_its_fields(name: str, tmp_path: Path):
     cfg = _flat(spec.train_config().model_dump())
     default = _flat(TrainConfig().model_dump())
     diff = {k: cfg[k] for k in cfg if cfg[k] != default[k]}
-    want = {**EXPECTED[name], "seed": 0, "out": str(tmp_path / name / "seed0")}
+    common = {k.split("=")[0]: yaml.safe_load(k.split("=", 1)[1]) for k in ABLATE_DEFAULTS}
+    want = {**common, **EXPECTED[name], "seed": 0, "out": str(tmp_path / name / "seed0")}
     assert set(diff) <= set(want)
     assert {k: cfg[k] for k in want} == want
 

@@ -286,8 +286,16 @@ class Trainer:
             other.load(self.run_dir / "checkpoints" / folder)
             result[key], _ = evaluate_policy(other, self.simulator, self.heldout, seeds=cfg.eval_seeds,
                                              max_turns=cfg.max_turns)
+        if not cfg.policy.startswith("hf:"):  # same held-out users, the no-voucher reference
+            from interactcs.policies.factory import make_policy
+
+            result["never_voucher"], _ = evaluate_policy(
+                make_policy("never-voucher:sop", seed=cfg.seed), self.simulator, self.heldout,
+                seeds=cfg.eval_seeds, max_turns=cfg.max_turns,
+            )
         result.update({"heldout_size": len(self.heldout), "seeds": cfg.eval_seeds, "budgets": cfg.budgets,
-                       "notes": "initial = untrained starting policy; warm_start = after the SFT stage"})
+                       "notes": "initial = untrained starting policy; warm_start = after the SFT stage; "
+                       "never_voucher = the SOP agent that investigates but never issues a voucher"})
         write_json(self.run_dir / "final_eval.json", result)
         self._plot()
         return result
