@@ -60,6 +60,7 @@ def test_trainer_is_verl_sync_with_lambda_checkpoint(verl_config: Any) -> None:
 def test_advantage_uses_current_lambda_then_steps_once(verl_config: Any, monkeypatch: Any) -> None:
     tr = CMPOTrainer(verl_config)
     tr.controllers.controllers["voucher"]._value = 0.8  # λ of the previous step
+    before = tr.controllers.controllers["voucher"].state_dict()
     extras = [_extra(True), _extra(False), _extra(True), _extra(True)]  # row 3: verl padding
     mask = torch.tensor([[1, 1, 0, 0, 1, 1]] * 3 + [[0] * 6])
     rewards = torch.zeros(4, 6)
@@ -94,7 +95,7 @@ def test_advantage_uses_current_lambda_then_steps_once(verl_config: Any, monkeyp
     assert (adv[3] == 0).all()
     # one controller update from the voucher rate of the 3 real dialogues (2/3)
     ref = make_controller("pid", budget=0.3, **PID)
-    ref.load_state_dict({**ref.state_dict(), "value": 0.8})
+    ref.load_state_dict(before)  # same starting state (value 0.8, configured integral)
     assert tr.controllers.values["voucher"] == pytest.approx(ref.update(2 / 3))
     assert tr.controllers.controllers["voucher"].steps == 1
     assert metrics["constraint/lambda/voucher"] == 0.8
