@@ -4,7 +4,7 @@ Usage::
 
     python benchmarks/bench_llm_sim.py                     # human-readable
     python benchmarks/bench_llm_sim.py --json              # one JSON object on stdout
-    python benchmarks/bench_llm_sim.py --dialogues 64 --delay 0.05 --repeats 3
+    python benchmarks/bench_llm_sim.py --dialogues 64 --delay 0.1 --repeats 3
 
 What is measured. ``--dialogues`` scenarios of the built-in ``hard`` scene are played through
 :func:`interactcs.rollout.runner.run_dialogues` by :class:`~interactcs.policies.api.ApiPolicy`
@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--dialogues", type=int, default=64, help="dialogues played concurrently")
-    ap.add_argument("--delay", type=float, default=0.05, help="server delay per request (s)")
+    ap.add_argument("--delay", type=float, default=0.1, help="server delay per request (s); 0.1 s stands in for a (fast) model call")
     ap.add_argument("--max-k", type=int, default=6, help="customers end after 1..max-k agent turns")
     ap.add_argument("--max-turns", type=int, default=15, help="agent-turn cap")
     ap.add_argument("--repeats", type=int, default=3, help="runs; the median is reported")

@@ -158,3 +158,33 @@ def test_components_from_a_pack_config() -> None:
         assert node == value, key
     explicit = TrainConfig.load(None, ["scenarios=packs/returns", "steps=7"])
     assert explicit.steps == 7
+
+
+def test_each_lambda_charges_only_its_cost_type(scenarios) -> None:
+    """Two budgets: the cmpo advantage subtracts λ_voucher·c_voucher + λ_refund·c_refund.
+
+    Turn costs (voucher, refund): refund turn (0, 1), voucher turn (1, 0), replacement turn
+    (0, 0) (tracked, not budgeted). With λ = (0.5, 2.0) and only the cost term: -2.0, -0.5, 0.
+    """
+    from interactcs.algo.advantages import AdvantageConfig, compute
+    from interactcs.rewards.compose import from_trajectories
+
+    cfg = TrainConfig.load(None, ["scenarios=packs/returns"])
+    trajs = []
+    for action, text in (
+        ("refund", "I've processed a full refund for the item."),
+        ("voucher", "I've issued a store voucher to your account."),
+        ("replacement", "I've sent a replacement unit to your address."),
+    ):
+        env = ServiceEnv(OfflinePersonaSimulator())
+        env.reset(scenarios[5], seed=0)
+        env.step(out("t", text, action))
+        trajs.append(env.trajectory())
+    batch = from_trajectories(
+        trajs, costs=build_costs(cfg), lambdas={"voucher": 0.5, "refund": 2.0}
+    )
+    assert batch.cost_names == ("voucher", "refund")
+    assert batch.costs.tolist() == [[0.0, 1.0], [1.0, 0.0], [0.0, 0.0]]
+    adv = compute("cmpo", batch, AdvantageConfig(use_outcome=False, use_process=False))
+    assert np.allclose(adv.advantages, [-2.0, -0.5, 0.0])
+    assert batch.cost_estimates() == {"voucher": 1 / 3, "refund": 1 / 3}
