@@ -250,7 +250,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--dialogues", type=int, default=64, help="dialogues played concurrently")
-    ap.add_argument("--delay", type=float, default=0.1, help="server delay per request (s); 0.1 s stands in for a (fast) model call")
+    ap.add_argument(
+        "--delay",
+        type=float,
+        default=0.1,
+        help="server delay per request (s); 0.1 s stands in for a (fast) model call",
+    )
     ap.add_argument("--max-k", type=int, default=6, help="customers end after 1..max-k agent turns")
     ap.add_argument("--max-turns", type=int, default=15, help="agent-turn cap")
     ap.add_argument("--repeats", type=int, default=3, help="runs; the median is reported")

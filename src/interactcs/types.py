@@ -38,7 +38,9 @@ class EndReason(StrEnum):
     USER_END = "user_end"  # user emitted [end:X]  -> terminated
     FORMAT_FAILURE = "format_failure"  # agent broke the protocol -> terminated
     TURN_CAP = "turn_cap"  # max agent turns reached -> truncated
-    SIMULATOR_FAILURE = "simulator_failure"  # simulator could not produce a valid reply -> terminated
+    SIMULATOR_FAILURE = (
+        "simulator_failure"  # simulator could not produce a valid reply -> terminated
+    )
     POLICY_FAILURE = "policy_failure"  # agent backend failed (e.g. HTTP error after retries)
 
 

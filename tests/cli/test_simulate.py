@@ -52,7 +52,16 @@ def test_trajectories_written_one_per_dialogue(tmp_path: Path) -> None:
     lines = (tmp_path / "rule" / "trajectories.jsonl").read_text().splitlines()
     assert len(lines) == summary["n"] == 24
     row = json.loads(lines[0])
-    for key in ("scenario_id", "category", "need", "turns", "satisfaction", "terminated", "truncated", "failures"):
+    for key in (
+        "scenario_id",
+        "category",
+        "need",
+        "turns",
+        "satisfaction",
+        "terminated",
+        "truncated",
+        "failures",
+    ):
         assert key in row
     turn = row["turns"][0]
     for key in ("think", "response", "action", "user_text", "costs", "status"):

@@ -16,17 +16,31 @@ from interactcs.train.config import ConfigError, TrainConfig
 from interactcs.train.trainer import FAULT_ENV, Trainer
 
 TINY = [
-    "steps=4", "checkpoint_every=1", "batch_prompts=4", "group_size=2", "minibatches=1",
-    "train_size=32", "heldout_size=8", "eval_seeds=1", "sft.dialogues=8", "sft.epochs=1",
-    "log_tensorboard=false", "lr=0.01",
+    "steps=4",
+    "checkpoint_every=1",
+    "batch_prompts=4",
+    "group_size=2",
+    "minibatches=1",
+    "train_size=32",
+    "heldout_size=8",
+    "eval_seeds=1",
+    "sft.dialogues=8",
+    "sft.epochs=1",
+    "log_tensorboard=false",
+    "lr=0.01",
 ]
 
 
-def _cli(args: list[str], env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _cli(
+    args: list[str], env_extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "OMP_NUM_THREADS": "1", **(env_extra or {})}
     return subprocess.run(
         [sys.executable, "-m", "interactcs.cli.main", "train", *args],
-        capture_output=True, text=True, env=env, timeout=600,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
     )
 
 
@@ -53,7 +67,9 @@ def test_resume_after_kill_matches_uninterrupted(tmp_path: Path) -> None:
 
 
 def test_short_run_updates_policy_and_lambda(tmp_path: Path) -> None:
-    cfg = TrainConfig.load(None, [*TINY, f"out={tmp_path}", "controller.ki=2.0", "budgets={voucher: 0.0}"])
+    cfg = TrainConfig.load(
+        None, [*TINY, f"out={tmp_path}", "controller.ki=2.0", "budgets={voucher: 0.0}"]
+    )
     trainer = Trainer(cfg)
     before = {k: v.clone() for k, v in trainer.policy.module.state_dict().items()}
     result = trainer.run()
@@ -73,7 +89,12 @@ def test_short_run_updates_policy_and_lambda(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("override", "fragment"),
-    [("group_size=1", "group_size >= 2"), ("stepz=3", "stepz"), ("lr=-1", "lr"), ("steps", "key=value")],
+    [
+        ("group_size=1", "group_size >= 2"),
+        ("stepz=3", "stepz"),
+        ("lr=-1", "lr"),
+        ("steps", "key=value"),
+    ],
 )
 def test_config_errors_name_the_field(override: str, fragment: str) -> None:
     with pytest.raises(ConfigError, match=fragment):

@@ -21,16 +21,34 @@ from interactcs.train.trainer import Trainer
 
 @pytest.fixture(scope="module")
 def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model", hidden_size=32, layers=1, heads=2)
+    return build_tiny_model(
+        tmp_path_factory.mktemp("tiny") / "model", hidden_size=32, layers=1, heads=2
+    )
 
 
 def _cfg(tiny_dir: Path, out: Path) -> TrainConfig:
-    return TrainConfig.load(None, [
-        f"policy=hf:{tiny_dir}", f"out={out}", "steps=2", "batch_prompts=2", "group_size=2",
-        "minibatches=1", "ppo_epochs=1", "max_turns=2", "max_new_tokens=12", "train_size=8",
-        "heldout_size=2", "eval_seeds=1", "sft.dialogues=4", "sft.epochs=1", "controller.init=1.0",
-        "log_tensorboard=false", "lr=0.001",
-    ])
+    return TrainConfig.load(
+        None,
+        [
+            f"policy=hf:{tiny_dir}",
+            f"out={out}",
+            "steps=2",
+            "batch_prompts=2",
+            "group_size=2",
+            "minibatches=1",
+            "ppo_epochs=1",
+            "max_turns=2",
+            "max_new_tokens=12",
+            "train_size=8",
+            "heldout_size=2",
+            "eval_seeds=1",
+            "sft.dialogues=4",
+            "sft.epochs=1",
+            "controller.init=1.0",
+            "log_tensorboard=false",
+            "lr=0.001",
+        ],
+    )
 
 
 def test_hf_sft_then_cmpo(tiny_dir: Path, tmp_path: Path) -> None:
@@ -41,10 +59,15 @@ def test_hf_sft_then_cmpo(tiny_dir: Path, tmp_path: Path) -> None:
     unchanged = [n for n, p in params.items() if torch.equal(before[n], p.detach())]
     assert not unchanged, f"parameters that did not change: {unchanged}"
     rows = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
-    lams = [rows[0]["constraint/lambda/voucher"]] + [r["constraint/lambda_next/voucher"] for r in rows]
+    lams = [rows[0]["constraint/lambda/voucher"]] + [
+        r["constraint/lambda_next/voucher"] for r in rows
+    ]
     assert len(set(lams)) > 1, f"λ never moved: {lams}"
     assert (tmp_path / "sft_metrics.jsonl").exists()
-    assert json.loads((tmp_path / "final_eval.json").read_text())["trained"]["finish_rate"]["mean"] >= 0
+    assert (
+        json.loads((tmp_path / "final_eval.json").read_text())["trained"]["finish_rate"]["mean"]
+        >= 0
+    )
 
 
 def test_user_tokens_carry_no_loss(tiny_dir: Path, tmp_path: Path) -> None:

@@ -49,11 +49,15 @@ async def _play(env, scenario, seed: int, role: str, policy) -> None:  # type: i
 
 
 def chat(
-    role: str = typer.Option("agent", help="agent: you type the agent's turns; user: you are the customer"),
+    role: str = typer.Option(
+        "agent", help="agent: you type the agent's turns; user: you are the customer"
+    ),
     scenarios: str = typer.Option("hard", help="hard | easy | PATH"),
     index: int = typer.Option(0, help="which scenario of the set to play"),
     agent: str = typer.Option("rule", help="the agent when you play the customer"),
-    user: str = typer.Option("offline", help="the simulator when you play the agent: offline | llm:MODEL"),
+    user: str = typer.Option(
+        "offline", help="the simulator when you play the agent: offline | llm:MODEL"
+    ),
     base_url: str = typer.Option(None, help="OpenAI-compatible base URL for api:/llm:"),
     seed: int = typer.Option(0),
     max_turns: int = typer.Option(15),

@@ -9,7 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 console = Console()
@@ -45,8 +52,12 @@ def summary_table(summary: dict[str, Any], title: str) -> Table:
 
     def row(name: str, s: dict[str, Any]) -> None:
         table.add_row(
-            name, str(s["n"]), fmt(s["satisfaction_mean"]), fmt(s["finish_rate"], True),
-            fmt(s["voucher_rate"], True), fmt(s["turns_mean"]),
+            name,
+            str(s["n"]),
+            fmt(s["satisfaction_mean"]),
+            fmt(s["finish_rate"], True),
+            fmt(s["voucher_rate"], True),
+            fmt(s["turns_mean"]),
         )
 
     row("all", summary)

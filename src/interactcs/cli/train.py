@@ -15,34 +15,64 @@ from interactcs.cli.common import console
 
 def _progress_printer(total: int):  # type: ignore[no-untyped-def]
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     prog = Progress(
-        TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TimeRemainingColumn(), TextColumn("{task.fields[info]}"), console=Console(stderr=True),
+        TextColumn("[bold]train"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[info]}"),
+        console=Console(stderr=True),
     )
     task = prog.add_task("train", total=total, info="")
 
     def update(step: int, m: dict) -> None:  # type: ignore[type-arg]
-        lam = [f"λ_{k.rsplit('/', 1)[-1]}={v:.2f}" for k, v in m.items() if k.startswith("constraint/lambda/")]
-        info = (f"sat={m['rollout/satisfaction_mean']:.2f} vrate={m['rollout/voucher_rate']:.2f} "
-                + " ".join(lam))
+        lam = [
+            f"λ_{k.rsplit('/', 1)[-1]}={v:.2f}"
+            for k, v in m.items()
+            if k.startswith("constraint/lambda/")
+        ]
+        info = (
+            f"sat={m['rollout/satisfaction_mean']:.2f} vrate={m['rollout/voucher_rate']:.2f} "
+            + " ".join(lam)
+        )
         prog.update(task, completed=step, info=info)
 
     return prog, task, update
 
 
 def train(
-    config: Path = typer.Option(None, "--config", "-c", help="YAML config (see --help-config for every field)"),
-    set_: list[str] = typer.Option([], "--set", "-s", help="override a field: -s steps=40 -s controller.kp=0.5"),
+    config: Path = typer.Option(
+        None, "--config", "-c", help="YAML config (see --help-config for every field)"
+    ),
+    set_: list[str] = typer.Option(
+        [], "--set", "-s", help="override a field: -s steps=40 -s controller.kp=0.5"
+    ),
     scenarios: str = typer.Option(None, help="hard | easy | PATH (shortcut for -s scenarios=...)"),
     policy: str = typer.Option(None, help="act | hf:PATH (shortcut)"),
-    algo: str = typer.Option(None, help="cmpo | grpo | release | rloo | reinforce_pp | gae | capo (shortcut)"),
+    algo: str = typer.Option(
+        None, help="cmpo | grpo | release | rloo | reinforce_pp | gae | capo (shortcut)"
+    ),
     steps: int = typer.Option(None, help="training steps (shortcut)"),
     seed: int = typer.Option(None, help="seed (shortcut)"),
-    out: Path = typer.Option(None, help="run folder (default runs/<scene>__<algo>__<seed>__<time>)"),
-    resume: bool = typer.Option(False, "--resume", help="continue the run in --out from its latest checkpoint"),
-    help_config: bool = typer.Option(False, "--help-config", help="list every config field and exit"),
+    out: Path = typer.Option(
+        None, help="run folder (default runs/<scene>__<algo>__<seed>__<time>)"
+    ),
+    resume: bool = typer.Option(
+        False, "--resume", help="continue the run in --out from its latest checkpoint"
+    ),
+    help_config: bool = typer.Option(
+        False, "--help-config", help="list every config field and exit"
+    ),
 ) -> None:
     """Train a service agent with CMPO; writes config.yaml, metrics.jsonl, checkpoints/, curves.png, final_eval.json."""
     from interactcs.train.config import ConfigError, TrainConfig
@@ -52,7 +82,13 @@ def train(
         console.print(TrainConfig.describe(), markup=False)
         raise typer.Exit()
     overrides = list(set_)
-    for key, val in (("scenarios", scenarios), ("policy", policy), ("algo", algo), ("steps", steps), ("seed", seed)):
+    for key, val in (
+        ("scenarios", scenarios),
+        ("policy", policy),
+        ("algo", algo),
+        ("steps", steps),
+        ("seed", seed),
+    ):
         if val is not None:
             overrides.append(f"{key}={val}")
     if resume:
@@ -78,14 +114,21 @@ def train(
 def _print_result(result: dict, budgets: dict) -> None:  # type: ignore[type-arg]
     from rich.table import Table
 
-    table = Table(title=f"held-out evaluation ({result['heldout_size']} dialogues × {result['seeds']} seeds)")
+    table = Table(
+        title=f"held-out evaluation ({result['heldout_size']} dialogues × {result['seeds']} seeds)"
+    )
     table.add_column("policy")
     for m in ("satisfaction_mean", "finish_rate", "voucher_rate"):
         table.add_column(m, justify="right")
     for name in ("initial", "trained"):
         r = result[name]
-        table.add_row(name, *(f"{r[m]['mean']:.3f} ± {r[m]['std']:.3f}" for m in
-                              ("satisfaction_mean", "finish_rate", "voucher_rate")))
+        table.add_row(
+            name,
+            *(
+                f"{r[m]['mean']:.3f} ± {r[m]['std']:.3f}"
+                for m in ("satisfaction_mean", "finish_rate", "voucher_rate")
+            ),
+        )
     console.print(table)
     console.print(f"budgets: {budgets}")
 

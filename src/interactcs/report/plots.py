@@ -45,7 +45,18 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 #: Qualitative palette (Okabe-Ito, colour-blind friendly, plus grey and wine for a 9th and 10th series).
-PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000", "#999999", "#882255"]
+PALETTE = [
+    "#0072B2",
+    "#E69F00",
+    "#009E73",
+    "#D55E00",
+    "#CC79A7",
+    "#56B4E9",
+    "#F0E442",
+    "#000000",
+    "#999999",
+    "#882255",
+]
 
 _STYLE: dict[str, Any] = {
     "axes.spines.top": False,

@@ -58,9 +58,7 @@ def _grouped(
     groups: dict[int, list[Trajectory]] = defaultdict(list)
     for t in trajs:
         groups[key(t)].append(t)
-    return {
-        str(k): {"name": names.get(k, str(k)), **headline(groups[k])} for k in sorted(groups)
-    }
+    return {str(k): {"name": names.get(k, str(k)), **headline(groups[k])} for k in sorted(groups)}
 
 
 def summarize(trajs: Sequence[Trajectory]) -> dict[str, Any]:

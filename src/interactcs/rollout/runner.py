@@ -105,10 +105,14 @@ async def arun_dialogues(
             states.append(st)
         texts = await policy.aact(states)
         if len(texts) != len(states):
-            raise RuntimeError(f"policy {policy.name!r} returned {len(texts)} texts for {len(states)} states")
+            raise RuntimeError(
+                f"policy {policy.name!r} returned {len(texts)} texts for {len(states)} states"
+            )
         await asyncio.gather(
-            *(s.env.astep(t, policy_failure=st.extra.get("policy_failure"))
-              for s, t, st in zip(live, texts, states, strict=True))
+            *(
+                s.env.astep(t, policy_failure=st.extra.get("policy_failure"))
+                for s, t, st in zip(live, texts, states, strict=True)
+            )
         )
         for s, st in zip(live, states, strict=True):
             meta = st.extra.get("turn_meta")

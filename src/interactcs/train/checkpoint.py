@@ -34,7 +34,9 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def save_checkpoint(run_dir: Path, step: int, policy: Any, trainer_state: dict[str, Any], keep: int = 2) -> Path:
+def save_checkpoint(
+    run_dir: Path, step: int, policy: Any, trainer_state: dict[str, Any], keep: int = 2
+) -> Path:
     """Save and return the checkpoint folder; keeps the newest ``keep`` folders."""
     root = run_dir / "checkpoints"
     root.mkdir(parents=True, exist_ok=True)

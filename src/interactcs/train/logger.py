@@ -15,8 +15,14 @@ from interactcs.rollout.writer import JsonlWriter, read_jsonl
 
 
 class MetricsLogger:
-    def __init__(self, run_dir: Path, *, tensorboard: bool = True, wandb_cfg: dict[str, Any] | None = None,
-                 resume_step: int | None = None) -> None:
+    def __init__(
+        self,
+        run_dir: Path,
+        *,
+        tensorboard: bool = True,
+        wandb_cfg: dict[str, Any] | None = None,
+        resume_step: int | None = None,
+    ) -> None:
         self.path = run_dir / "metrics.jsonl"
         if resume_step is not None and self.path.exists():
             keep = [r for r in read_jsonl(self.path) if r.get("step", 0) <= resume_step]

@@ -33,7 +33,13 @@ from interactcs.rollout.runner import run_dialogues
 from interactcs.rollout.writer import JsonlWriter, write_json
 from interactcs.train import checkpoint as ckpt
 from interactcs.train.components import (
-    build_controllers, build_costs, build_judge, build_policy, build_simulator, load_splits, run_dir_for,
+    build_controllers,
+    build_costs,
+    build_judge,
+    build_policy,
+    build_simulator,
+    load_splits,
+    run_dir_for,
 )
 from interactcs.train.config import TrainConfig
 from interactcs.train.evaluate import evaluate_policy
@@ -53,8 +59,14 @@ def _step_seed(seed: int, step: int, salt: int = 0) -> int:
 class Trainer:
     """Owns one run folder; ``run()`` trains, evaluates and plots."""
 
-    def __init__(self, cfg: TrainConfig, *, resume: bool = False, progress: Any = None,
-                 run_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        cfg: TrainConfig,
+        *,
+        resume: bool = False,
+        progress: Any = None,
+        run_dir: Path | None = None,
+    ) -> None:
         self.cfg = cfg
         self.run_dir = Path(run_dir or run_dir_for(cfg))
         self.resume = resume
@@ -80,7 +92,9 @@ class Trainer:
         total = cfg.steps * cfg.ppo_epochs * cfg.minibatches
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer,
-            lambda i: cosine_with_warmup(i, total, warmup_ratio=cfg.warmup_ratio, min_lr_ratio=cfg.min_lr_ratio),
+            lambda i: cosine_with_warmup(
+                i, total, warmup_ratio=cfg.warmup_ratio, min_lr_ratio=cfg.min_lr_ratio
+            ),
         )
 
     def _maybe_sft(self) -> bool:
@@ -104,15 +118,26 @@ class Trainer:
 
             teacher = RuleTeacher(seed=cfg.seed)
         scen = self.train_set[: cfg.sft.dialogues]
-        trajs = run_dialogues(teacher, self.simulator, scen, seeds=[cfg.seed + i for i in range(len(scen))],
-                              max_turns=cfg.max_turns)
+        trajs = run_dialogues(
+            teacher,
+            self.simulator,
+            scen,
+            seeds=[cfg.seed + i for i in range(len(scen))],
+            max_turns=cfg.max_turns,
+        )
         with JsonlWriter(self.run_dir / "sft_data.jsonl") as w:
             for t in trajs:
                 w.write(t)
         lr = cfg.sft.lr or (5e-4 if cfg.policy.startswith("hf:") else 1e-2)
-        behaviour_clone(self.policy, trajs, epochs=cfg.sft.epochs, lr=lr,
-                        batch_size=cfg.sft.batch_size, seed=cfg.seed,
-                        log_path=self.run_dir / "sft_metrics.jsonl")
+        behaviour_clone(
+            self.policy,
+            trajs,
+            epochs=cfg.sft.epochs,
+            lr=lr,
+            batch_size=cfg.sft.batch_size,
+            seed=cfg.seed,
+            log_path=self.run_dir / "sft_metrics.jsonl",
+        )
         return True
 
     def _restore(self) -> None:
@@ -151,8 +176,9 @@ class Trainer:
         seeds = [int(x) for x in rng.integers(0, 2**31 - 1, size=len(scen))]
         self.policy.set_sampling_seed(_step_seed(cfg.seed, step, 2))
         self.policy.module.eval()
-        trajs = run_dialogues(self.policy, self.simulator, scen, seeds=seeds, groups=groups,
-                              max_turns=cfg.max_turns)
+        trajs = run_dialogues(
+            self.policy, self.simulator, scen, seeds=seeds, groups=groups, max_turns=cfg.max_turns
+        )
         if self.judge is not None:
             by_id = {s.scenario_id: s for s in scen}
             stats = self.judge.judge(trajs, scenarios=by_id)
@@ -167,7 +193,9 @@ class Trainer:
         trajs = self.collect(step)
         t_roll = time.perf_counter() - t0
         lambdas = self.controllers.values
-        batch = from_trajectories(trajs, costs=self.costs, lambdas=lambdas, process_mode=cfg.judge_mode)
+        batch = from_trajectories(
+            trajs, costs=self.costs, lambdas=lambdas, process_mode=cfg.judge_mode
+        )
         pb = self.policy.encode(trajs, batch.row_offsets())
         if self.critic is not None:
             with torch.no_grad():
@@ -176,20 +204,44 @@ class Trainer:
             on = pb.token_turn >= 0
             turn_values[pb.token_turn[on].numpy()] = v[on].double().numpy()
             batch.values = turn_values
-        adv_cfg = AdvantageConfig(use_outcome=cfg.use_outcome, use_process=cfg.use_process,
-                                  use_cost=cfg.use_cost, cost_mode=cfg.cost_mode,
-                                  outcome_coef=cfg.outcome_coef, process_coef=cfg.process_coef,
-                                  process_std_floor=cfg.process_std_floor)
+        adv_cfg = AdvantageConfig(
+            use_outcome=cfg.use_outcome,
+            use_process=cfg.use_process,
+            use_cost=cfg.use_cost,
+            cost_mode=cfg.cost_mode,
+            outcome_coef=cfg.outcome_coef,
+            process_coef=cfg.process_coef,
+            process_std_floor=cfg.process_std_floor,
+        )
         out = compute(cfg.algo, batch, adv_cfg)
         self.policy.module.train()
-        inputs: UpdateInputs = prepare_inputs(self.policy, self.ref, pb, out.advantages,
-                                              out.returns if self.critic is not None else None)
-        loss_cfg = LossConfig(clip_low=cfg.clip, agg=cfg.loss_agg if cfg.loss_agg == "token-mean"
-                              else "seq-mean-token-mean", kl_coef=cfg.kl_coef, entropy_coef=cfg.entropy_coef)
+        inputs: UpdateInputs = prepare_inputs(
+            self.policy,
+            self.ref,
+            pb,
+            out.advantages,
+            out.returns if self.critic is not None else None,
+        )
+        loss_cfg = LossConfig(
+            clip_low=cfg.clip,
+            agg=cfg.loss_agg if cfg.loss_agg == "token-mean" else "seq-mean-token-mean",
+            kl_coef=cfg.kl_coef,
+            entropy_coef=cfg.entropy_coef,
+        )
         gen = torch.Generator().manual_seed(_step_seed(cfg.seed, step, 3))
-        train_m = ppo_update(self.policy, inputs, self.optimizer, self.scheduler, epochs=cfg.ppo_epochs,
-                             minibatches=cfg.minibatches, loss_cfg=loss_cfg, grad_clip=cfg.grad_clip,
-                             generator=gen, critic=self.critic, value_coef=cfg.value_coef)
+        train_m = ppo_update(
+            self.policy,
+            inputs,
+            self.optimizer,
+            self.scheduler,
+            epochs=cfg.ppo_epochs,
+            minibatches=cfg.minibatches,
+            loss_cfg=loss_cfg,
+            grad_clip=cfg.grad_clip,
+            generator=gen,
+            critic=self.critic,
+            value_coef=cfg.value_coef,
+        )
         cost_est = batch.cost_estimates()
         new_lams = self.controllers.update(cost_est)
         dt = time.perf_counter() - t0
@@ -234,9 +286,15 @@ class Trainer:
             self.policy.save(ref_dir)  # start of RL = KL reference
             self.ref = self._frozen_copy()
         logger = MetricsLogger(
-            self.run_dir, tensorboard=cfg.log_tensorboard,
-            wandb_cfg={"project": cfg.wandb_project, "config": cfg.model_dump(), "name": self.run_dir.name}
-            if cfg.log_wandb else None,
+            self.run_dir,
+            tensorboard=cfg.log_tensorboard,
+            wandb_cfg={
+                "project": cfg.wandb_project,
+                "config": cfg.model_dump(),
+                "name": self.run_dir.name,
+            }
+            if cfg.log_wandb
+            else None,
             resume_step=self.start_step if self.resume else None,
         )
         fault = int(os.environ.get(FAULT_ENV, "0") or 0)
@@ -274,8 +332,14 @@ class Trainer:
         cfg = self.cfg
         self.policy.module.eval()
         writer = JsonlWriter(self.run_dir / "eval_trajectories.jsonl")
-        trained, _ = evaluate_policy(self.policy, self.simulator, self.heldout, seeds=cfg.eval_seeds,
-                                     max_turns=cfg.max_turns, on_done=writer.write)
+        trained, _ = evaluate_policy(
+            self.policy,
+            self.simulator,
+            self.heldout,
+            seeds=cfg.eval_seeds,
+            max_turns=cfg.max_turns,
+            on_done=writer.write,
+        )
         writer.close()
         result: dict[str, Any] = {"trained": trained}
         stages = [("initial", "initial")]
@@ -284,18 +348,28 @@ class Trainer:
         for key, folder in stages:
             other = copy.deepcopy(self.policy)
             other.load(self.run_dir / "checkpoints" / folder)
-            result[key], _ = evaluate_policy(other, self.simulator, self.heldout, seeds=cfg.eval_seeds,
-                                             max_turns=cfg.max_turns)
+            result[key], _ = evaluate_policy(
+                other, self.simulator, self.heldout, seeds=cfg.eval_seeds, max_turns=cfg.max_turns
+            )
         if not cfg.policy.startswith("hf:"):  # same held-out users, the no-voucher reference
             from interactcs.policies.factory import make_policy
 
             result["never_voucher"], _ = evaluate_policy(
-                make_policy("never-voucher:sop", seed=cfg.seed), self.simulator, self.heldout,
-                seeds=cfg.eval_seeds, max_turns=cfg.max_turns,
+                make_policy("never-voucher:sop", seed=cfg.seed),
+                self.simulator,
+                self.heldout,
+                seeds=cfg.eval_seeds,
+                max_turns=cfg.max_turns,
             )
-        result.update({"heldout_size": len(self.heldout), "seeds": cfg.eval_seeds, "budgets": cfg.budgets,
-                       "notes": "initial = untrained starting policy; warm_start = after the SFT stage; "
-                       "never_voucher = the SOP agent that investigates but never issues a voucher"})
+        result.update(
+            {
+                "heldout_size": len(self.heldout),
+                "seeds": cfg.eval_seeds,
+                "budgets": cfg.budgets,
+                "notes": "initial = untrained starting policy; warm_start = after the SFT stage; "
+                "never_voucher = the SOP agent that investigates but never issues a voucher",
+            }
+        )
         write_json(self.run_dir / "final_eval.json", result)
         self._plot()
         return result

@@ -76,9 +76,13 @@ def ppo_update(
             logp, ent = policy.logprobs(mb)
             mask = mb.mask.to(logp.dtype)
             loss, metrics = policy_loss(
-                logp, inputs.old_logprobs[chunk], inputs.advantages[chunk], mask,
+                logp,
+                inputs.old_logprobs[chunk],
+                inputs.advantages[chunk],
+                mask,
                 ref_logprobs=None if inputs.ref_logprobs is None else inputs.ref_logprobs[chunk],
-                entropy=ent, cfg=loss_cfg,
+                entropy=ent,
+                cfg=loss_cfg,
             )
             if critic is not None and inputs.returns is not None:
                 values = critic.values(mb)

@@ -10,9 +10,9 @@ from interactcs.rewards.judges.base import (
     ProcessJudge,
     load_principles,
 )
+from interactcs.rewards.judges.factory import make_judge
 from interactcs.rewards.judges.llm import LLMJudge, parse_judge_output
 from interactcs.rewards.judges.rubric import RubricJudge
-from interactcs.rewards.judges.factory import make_judge
 
 __all__ = [
     "JUDGES",
