@@ -151,7 +151,8 @@ class PackActs:
                 acts.add(claim_act(name))
             elif _unnegated(self._offer[name], text)[0]:
                 acts.add(offer_act(name))
-            if self._refuse[name] is not None and self._refuse[name].search(text):
+            refuse = self._refuse[name]
+            if refuse is not None and refuse.search(text):
                 acts.add(refuse_act(name))
                 acts.discard(offer_act(name))
         pos, neg = _unnegated(self._scope, text)

@@ -228,7 +228,7 @@ class StrategiesSpec(_Strict):
     fragments: dict[str, list[str]]
     act_order: list[str]
     think: dict[str, str] = Field(default_factory=dict)
-    rule_agent: RuleAgentSpec = Field(default_factory=RuleAgentSpec)
+    rule_agent: RuleAgentSpec = Field(default_factory=lambda: RuleAgentSpec.model_validate({}))
 
 
 class LexiconSpec(_Strict):

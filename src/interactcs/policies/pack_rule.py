@@ -168,9 +168,9 @@ def _decide(state: DialogueState, pack: Pack, mode: str) -> list[str]:
     if not (notes.strong_photo or notes.weak_photo) and notes.asked_evidence == 0:
         return ["ask_evidence"]
     if mode == "always":
-        choice = _remedy(notes, pack, state) or (
-            notes.wants or pack.strategies.rule_agent.default_offer
-        )  # type: ignore[union-attr]
+        assert pack.strategies is not None
+        default = pack.strategies.rule_agent.default_offer
+        choice = _remedy(notes, pack, state) or notes.wants or default
         return [f"issue_{choice}"] if choice else _wrap_up(notes, pack)
     ok = mode == "judge" and substantiated(notes, state.scenario.order.rc_tag)
     if ok and not notes.feedback_only and not notes.offered:

@@ -42,7 +42,9 @@ def load_splits(cfg: TrainConfig) -> tuple[list[Scenario], list[Scenario]]:
     if cfg.heldout is not None:
         held = load_scenarios(cfg.heldout, n=cfg.heldout_size, seed=cfg.seed + HELDOUT_SEED_OFFSET)
     elif builtin:
-        held = load_scenarios(cfg.scenarios, n=cfg.heldout_size, seed=cfg.seed + HELDOUT_SEED_OFFSET)
+        held = load_scenarios(
+            cfg.scenarios, n=cfg.heldout_size, seed=cfg.seed + HELDOUT_SEED_OFFSET
+        )
     else:
         if len(train) <= cfg.heldout_size:
             raise ValueError(
@@ -94,8 +96,12 @@ def build_judge(cfg: TrainConfig) -> Any | None:
             from interactcs.rewards.judges.pack_rubric import PackRubricJudge
 
             return PackRubricJudge(pack, mode=cfg.judge_mode)
-        return judges.make_judge(cfg.judge, mode=cfg.judge_mode, base_url=cfg.base_url,
-                                 principles=str(pack.principles_path))
+        return judges.make_judge(
+            cfg.judge,
+            mode=cfg.judge_mode,
+            base_url=cfg.base_url,
+            principles=str(pack.principles_path),
+        )
     return judges.make_judge(cfg.judge, mode=cfg.judge_mode, base_url=cfg.base_url)
 
 
@@ -105,11 +111,19 @@ def build_costs(cfg: TrainConfig) -> CostSpec:
     pack = _pack(cfg)
     if pack is not None:
         table = pack.cost_table
-        return CostSpec(tuple(
-            CostType(name, budget=b, per_action={a: row[name] for a, row in table.items() if name in row})
-            for name, b in cfg.budgets.items()
-        ))
-    return CostSpec(tuple(CostType(name, budget=b, per_action={name: 1.0}) for name, b in cfg.budgets.items()))
+        return CostSpec(
+            tuple(
+                CostType(
+                    name,
+                    budget=b,
+                    per_action={a: row[name] for a, row in table.items() if name in row},
+                )
+                for name, b in cfg.budgets.items()
+            )
+        )
+    return CostSpec(
+        tuple(CostType(name, budget=b, per_action={name: 1.0}) for name, b in cfg.budgets.items())
+    )
 
 
 def build_controllers(cfg: TrainConfig) -> MultiController:
@@ -120,8 +134,13 @@ def build_controllers(cfg: TrainConfig) -> MultiController:
         "fixed": {"value": c.fixed_value},
         "gradient": {"lr": c.lr, "lambda_max": c.lambda_max, "lambda_init": c.init},
         "pid": {
-            "kp": c.kp, "ki": c.ki, "kd": c.kd, "d_delay": c.d_delay,
-            "p_ema_alpha": c.ema_p, "d_ema_alpha": c.ema_d, "lambda_max": c.lambda_max,
+            "kp": c.kp,
+            "ki": c.ki,
+            "kd": c.kd,
+            "d_delay": c.d_delay,
+            "p_ema_alpha": c.ema_p,
+            "d_ema_alpha": c.ema_d,
+            "lambda_max": c.lambda_max,
             "integral_init": c.init,
         },
         "release": {},

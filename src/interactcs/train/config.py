@@ -27,17 +27,26 @@ class ControllerConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     name: Literal["none", "fixed", "gradient", "pid", "release"] = Field(
-        "pid", description="none (λ=0), fixed, gradient (plain error-driven), pid (paper Eq. 8), release"
+        "pid",
+        description="none (λ=0), fixed, gradient (plain error-driven), pid (paper Eq. 8), release",
     )
-    init: float = Field(1.0, ge=0, description="initial λ (PID: starting integral; starting near the equilibrium avoids the first overshoot)")
+    init: float = Field(
+        1.0,
+        ge=0,
+        description="initial λ (PID: starting integral; starting near the equilibrium avoids the first overshoot)",
+    )
     fixed_value: float = Field(1.0, ge=0, description="λ for name=fixed")
     lr: float = Field(0.5, gt=0, description="step size of name=gradient")
     kp: float = Field(2.0, ge=0, description="PID proportional gain")
     ki: float = Field(0.25, ge=0, description="PID integral gain")
     kd: float = Field(0.5, ge=0, description="PID derivative gain")
     d_delay: int = Field(3, ge=1, description="PID derivative delay in steps")
-    ema_p: float = Field(0.8, ge=0, le=1, description="EMA weight of the P term (OmniSafe delta_p_ema_alpha)")
-    ema_d: float = Field(0.5, ge=0, le=1, description="EMA weight of the D term (OmniSafe delta_d_ema_alpha)")
+    ema_p: float = Field(
+        0.8, ge=0, le=1, description="EMA weight of the P term (OmniSafe delta_p_ema_alpha)"
+    )
+    ema_d: float = Field(
+        0.5, ge=0, le=1, description="EMA weight of the D term (OmniSafe delta_d_ema_alpha)"
+    )
     lambda_max: float = Field(5.0, gt=0, description="upper clip of λ")
 
 
@@ -45,9 +54,13 @@ class SftConfig(BaseModel):
     """Supervised warm start on rule-agent dialogues (HF policies; the paper's static stage)."""
 
     model_config = ConfigDict(extra="forbid")
-    enabled: Literal["auto", "on", "off"] = Field("auto", description="auto/on = warm start before RL; off = RL from scratch")
+    enabled: Literal["auto", "on", "off"] = Field(
+        "auto", description="auto/on = warm start before RL; off = RL from scratch"
+    )
     dialogues: int = Field(512, ge=1, description="rule-agent dialogues to imitate")
-    epochs: int = Field(4, ge=1, description="few epochs on purpose: the warm start keeps some entropy for RL")
+    epochs: int = Field(
+        4, ge=1, description="few epochs on purpose: the warm start keeps some entropy for RL"
+    )
     lr: float | None = Field(None, gt=0, description="default 1e-2 for act, 5e-4 for hf: policies")
     batch_size: int = Field(32, ge=1)
 
@@ -58,13 +71,20 @@ class TrainConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # data and world
-    scenarios: str = Field("hard", description="hard | easy | PATH (.parquet/.jsonl) | packs/NAME or a pack folder (its actions, costs, budgets, simulator, judge principles) for training dialogues")
+    scenarios: str = Field(
+        "hard",
+        description="hard | easy | PATH (.parquet/.jsonl) | packs/NAME or a pack folder (its actions, costs, budgets, simulator, judge principles) for training dialogues",
+    )
     train_size: int = Field(2048, ge=1, description="training scenarios drawn from `scenarios`")
-    heldout: str | None = Field(None, description="held-out scenarios (default: same scene, unseen seed)")
+    heldout: str | None = Field(
+        None, description="held-out scenarios (default: same scene, unseen seed)"
+    )
     heldout_size: int = Field(256, ge=1, description="held-out dialogues per evaluation seed")
     user_sim: str = Field("offline", description="offline | llm:MODEL")
     judge: str = Field("offline", description="process judge: offline | llm:MODEL | none")
-    judge_mode: Literal["turn", "dialogue"] = Field("turn", description="turn (paper) or dialogue (release)")
+    judge_mode: Literal["turn", "dialogue"] = Field(
+        "turn", description="turn (paper) or dialogue (release)"
+    )
     base_url: str | None = Field(None, description="OpenAI-compatible URL for llm: simulator/judge")
     max_turns: int = Field(15, ge=1, description="agent-turn cap per dialogue")
 
@@ -76,19 +96,32 @@ class TrainConfig(BaseModel):
     sft: SftConfig = Field(default_factory=SftConfig)
 
     # algorithm
-    algo: str = Field("cmpo", description="advantage estimator: cmpo, grpo, release, rloo, reinforce_pp, gae, capo")
-    cost_mode: Literal["turn", "dialogue"] = Field("turn", description="charge λ·cost on the costly turn or the whole dialogue")
+    algo: str = Field(
+        "cmpo",
+        description="advantage estimator: cmpo, grpo, release, rloo, reinforce_pp, gae, capo",
+    )
+    cost_mode: Literal["turn", "dialogue"] = Field(
+        "turn", description="charge λ·cost on the costly turn or the whole dialogue"
+    )
     use_outcome: bool = Field(True, description="ablation switch: outcome term of the advantage")
     use_process: bool = Field(True, description="ablation switch: process (judge) term")
     use_cost: bool = Field(True, description="ablation switch: λ·cost term")
-    outcome_coef: float = Field(1.0, ge=0, description="weight of the group-normalised outcome term (cmpo)")
-    process_coef: float = Field(1.0, ge=0, description="weight of the batch-normalised process term (cmpo)")
+    outcome_coef: float = Field(
+        1.0, ge=0, description="weight of the group-normalised outcome term (cmpo)"
+    )
+    process_coef: float = Field(
+        1.0, ge=0, description="weight of the batch-normalised process term (cmpo)"
+    )
     process_std_floor: float = Field(
-        0.25, ge=0,
+        0.25,
+        ge=0,
         description="floor of the std normalising turn process rewards: with a {0,0.5,1} judge most turns "
         "score 1, the batch std gets tiny and a single partial score would outweigh the outcome (0 = paper)",
     )
-    budgets: dict[str, float] = Field(default_factory=lambda: {"voucher": 0.3}, description="cost type -> budget (mean cost per dialogue)")
+    budgets: dict[str, float] = Field(
+        default_factory=lambda: {"voucher": 0.3},
+        description="cost type -> budget (mean cost per dialogue)",
+    )
     controller: ControllerConfig = Field(default_factory=ControllerConfig)
 
     # optimisation
@@ -102,8 +135,14 @@ class TrainConfig(BaseModel):
     ppo_epochs: int = Field(2, ge=1)
     minibatches: int = Field(2, ge=1, description="minibatches per PPO epoch (split by dialogue)")
     clip: float = Field(0.2, gt=0, description="PPO ratio clip ε")
-    kl_coef: float = Field(0.02, ge=0, description="low-variance (k3) KL to the frozen reference (the warm start)")
-    entropy_coef: float = Field(0.03, ge=0, description="entropy bonus; keeps the act policy stochastic so the voucher rate responds smoothly to λ")
+    kl_coef: float = Field(
+        0.02, ge=0, description="low-variance (k3) KL to the frozen reference (the warm start)"
+    )
+    entropy_coef: float = Field(
+        0.03,
+        ge=0,
+        description="entropy bonus; keeps the act policy stochastic so the voucher rate responds smoothly to λ",
+    )
     loss_agg: Literal["token-mean", "seq-mean"] = Field("token-mean")
     value_coef: float = Field(0.5, ge=0, description="critic loss weight (algo=gae)")
 
@@ -112,16 +151,28 @@ class TrainConfig(BaseModel):
     eval_seeds: int = Field(3, ge=1, description="seeds of the final held-out evaluation")
     checkpoint_every: int = Field(10, ge=1)
     log_tensorboard: bool = Field(True)
-    log_wandb: bool = Field(False, description="also log to Weights & Biases (needs `pip install wandb`)")
+    log_wandb: bool = Field(
+        False, description="also log to Weights & Biases (needs `pip install wandb`)"
+    )
     wandb_project: str = Field("interactcs")
-    out: str | None = Field(None, description="run folder (default runs/<scene>__<algo>__<seed>__<time>)")
+    out: str | None = Field(
+        None, description="run folder (default runs/<scene>__<algo>__<seed>__<time>)"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:
-        if self.algo != "gae" and self.group_size < 2 and self.algo in {"cmpo", "grpo", "release", "rloo"}:
-            raise ValueError(f"algo={self.algo} normalises within groups: set group_size >= 2 (got {self.group_size})")
+        if (
+            self.algo != "gae"
+            and self.group_size < 2
+            and self.algo in {"cmpo", "grpo", "release", "rloo"}
+        ):
+            raise ValueError(
+                f"algo={self.algo} normalises within groups: set group_size >= 2 (got {self.group_size})"
+            )
         if self.minibatches > self.batch_prompts * self.group_size:
-            raise ValueError("minibatches exceeds dialogues per step: lower minibatches or raise batch_prompts")
+            raise ValueError(
+                "minibatches exceeds dialogues per step: lower minibatches or raise batch_prompts"
+            )
         if self.lora and not self.policy.startswith("hf:"):
             raise ValueError("lora=true only applies to hf: policies")
         for k, v in self.budgets.items():
@@ -172,7 +223,9 @@ class TrainConfig(BaseModel):
         return self
 
     @classmethod
-    def load(cls, path: str | Path | None = None, overrides: list[str] | None = None) -> TrainConfig:
+    def load(
+        cls, path: str | Path | None = None, overrides: list[str] | None = None
+    ) -> TrainConfig:
         """Read YAML (optional) and apply ``key=value`` / ``a.b=value`` overrides (YAML-parsed)."""
         data: dict[str, Any] = {}
         if path is not None:
@@ -196,7 +249,11 @@ class TrainConfig(BaseModel):
             for e in exc.errors():
                 loc = ".".join(str(x) for x in e["loc"]) or "config"
                 lines.append(f"  {loc}: {e['msg']}")
-            raise ConfigError("invalid training config:\n" + "\n".join(lines) + "\n(see `interactcs train --help-config`)") from None
+            raise ConfigError(
+                "invalid training config:\n"
+                + "\n".join(lines)
+                + "\n(see `interactcs train --help-config`)"
+            ) from None
 
     def to_yaml(self, path: str | Path) -> None:
         Path(path).write_text(yaml.safe_dump(self.model_dump(), sort_keys=False))

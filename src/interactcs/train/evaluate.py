@@ -67,8 +67,14 @@ def evaluate_policy(
         if set_seed is not None:
             set_seed(EVAL_SEED_BASE + s)
         sim_seeds = [EVAL_SEED_BASE * (s + 1) + i for i in range(len(scenarios))]
-        trajs = run_dialogues(policy, simulator, list(scenarios), seeds=sim_seeds,
-                              max_turns=max_turns, on_done=on_done)
+        trajs = run_dialogues(
+            policy,
+            simulator,
+            list(scenarios),
+            seeds=sim_seeds,
+            max_turns=max_turns,
+            on_done=on_done,
+        )
         per_seed.append(headline(trajs))
         all_trajs.append(trajs)
     out: dict[str, Any] = {m: mean_std([h[m] for h in per_seed]) for m in metrics}
