@@ -82,13 +82,18 @@ def test_gradient_hand_computed():
     np.testing.assert_allclose(got, [0.1, 0.0, 0.0, 4.85, 5.0], atol=1e-12)
 
 
+#: the release's rule with its code defaults (λ_0 = 0, r̃_0 = target = budget) instead of
+#: the shipped config values that are the controller's defaults
+RELEASE_CODE_DEFAULTS = {"lambda_init": 0.0, "target": None, "smoothed_init": None}
+
+
 def test_release_hand_computed():
     """r̃_0 = d = 0.3, α = 0.7, lr = 0.2:
     r=0.5: r̃ = 0.09+0.35 = 0.44, λ = 0.2*0.14 = 0.028
     r=0.1: r̃ = 0.132+0.07 = 0.202, λ = 0.028 - 0.2*0.098 = 0.0084
     r=0.1: r̃ = 0.0606+0.07 = 0.1306, λ = max(0, 0.0084 - 0.03388) = 0
     """
-    rc = make_controller("release")
+    rc = make_controller("release", **RELEASE_CODE_DEFAULTS)
     got = [rc.update(r) for r in (0.5, 0.1, 0.1)]
     np.testing.assert_allclose(got, [0.028, 0.0084, 0.0], atol=1e-12)
     assert math.isclose(rc.smoothed, 0.1306)
@@ -96,10 +101,10 @@ def test_release_hand_computed():
 
 def test_release_observe_windows():
     """window=4: dialogues 1,0,0,1 fill one window (rate 0.5 -> λ 0.028); 1,1 stay pending."""
-    rc = ReleaseController(window=4)
+    rc = ReleaseController(window=4, **RELEASE_CODE_DEFAULTS)
     assert rc.observe([1, 0, 0, 1, 1, 1]) == pytest.approx(0.028)
     assert rc.steps == 1 and rc.pending == [1.0, 1.0]
-    rc2 = ReleaseController(window=4)
+    rc2 = ReleaseController(window=4, **RELEASE_CODE_DEFAULTS)
     rc2.load_state_dict(json.loads(json.dumps(rc.state_dict())))
     assert rc2.observe([0, 0]) == rc.observe([0, 0])
 
@@ -164,3 +169,99 @@ def test_multi_controller_two_budgets():
     assert fresh.update({"voucher": 0.0, "transfer": 0.0}) == mc.update(
         {"voucher": 0.0, "transfer": 0.0}
     )
+
+
+def _dialogues(vouchers: int, n: int = 128) -> list[float]:
+    return [1.0] * vouchers + [0.0] * (n - vouchers)
+
+
+def test_release_two_windows_as_the_release():
+    """The release's shipped values (λ_0 = 0.7, target 0.27, r̃_0 = 0.28, α = 0.7, kp = 0.2,
+    window 128), 256 dialogues fed as three uneven steps (100, 100, 56) of a trainer:
+
+    window 1 (dialogues 1-128, 48 vouchers): r = 0.375
+        r̃ = 0.3·0.28 + 0.7·0.375 = 0.084 + 0.2625 = 0.3465
+        λ = 0.7 + 0.2·(0.3465 − 0.27) = 0.7 + 0.0153 = 0.7153
+    window 2 (dialogues 129-256, 16 vouchers): r = 0.125
+        r̃ = 0.3·0.3465 + 0.7·0.125 = 0.10395 + 0.0875 = 0.19145
+        λ = 0.7153 + 0.2·(0.19145 − 0.27) = 0.7153 − 0.01571 = 0.69959
+    """
+    costs = _dialogues(48) + _dialogues(16)
+    mc = MultiController({"voucher": make_controller("release", budget=0.3)})
+    assert mc.values["voucher"] == 0.7  # λ of step 1
+    lams = [
+        mc.update_from_dialogues({"voucher": costs[a:b]})["voucher"]
+        for a, b in ((0, 100), (100, 200), (200, 256))
+    ]
+    np.testing.assert_allclose(lams, [0.7, 0.7153, 0.69959], rtol=0, atol=1e-12)
+    rc = mc.controllers["voucher"]
+    assert rc.steps == 2 and rc.pending == [] and math.isclose(rc.smoothed, 0.19145)
+    assert rc.budget == 0.3 and rc.target == 0.27
+
+
+def test_release_rate_window_longer_than_update_window():
+    """train_window_size 256, update every 128: window 2 sees all 256 dialogues, r = 64/256:
+    r̃ = 0.10395 + 0.7·0.25 = 0.27895, λ = 0.7153 + 0.2·0.00895 = 0.71709."""
+    rc = ReleaseController(rate_window=256)
+    rc.observe(_dialogues(48) + _dialogues(16))
+    assert math.isclose(rc.value, 0.71709, abs_tol=1e-12)
+
+
+def test_release_caps_and_initial_values():
+    assert ReleaseController(lambda_init=9.0, lambda_max=2.0).value == 2.0
+    rc = ReleaseController(lambda_init=1.9, lambda_max=2.0, lr=10.0)
+    assert rc.observe([1.0] * 128) == 2.0
+    rc = ReleaseController(budget=0.2, target=None, smoothed_init=None)
+    assert rc.target == 0.2 and rc.smoothed == 0.2
+
+
+def test_pid_lambda_init_changes_step_one_only():
+    """λ before the first update = lambda_init; the updates themselves are unchanged."""
+    kw = {"budget": 0.3, "kp": 1.0, "ki": 0.5, "kd": 0.2, "integral_init": 0.4}
+    a, b = PIDLagrangian(**kw), PIDLagrangian(**kw, lambda_init=0.4)
+    assert (a.value, b.value) == (0.0, 0.4)
+    seq = [0.5, 0.1, 0.3, 0.9]
+    assert [a.update(x) for x in seq] == [b.update(x) for x in seq]
+    assert PIDLagrangian(unit_clip=True, lambda_max=None, lambda_init=3.0).value == 1.0
+
+
+def test_update_from_dialogues_equals_update_on_the_mean():
+    """Step-level kinds get one update on the mean dialogue cost (= TurnBatch.cost_estimates)."""
+    costs = np.array([[1.0, 0.0], [0.0, 0.0], [1.0, 1.0], [0.0, 0.0], [1.0, 0.0]])
+    for kind in ("none", "fixed", "gradient", "pid"):
+        a = MultiController.from_budgets({"voucher": 0.3, "transfer": 0.1}, kind)
+        b = MultiController.from_budgets({"voucher": 0.3, "transfer": 0.1}, kind)
+        got = a.update_from_dialogues(costs, names=["voucher", "transfer"])
+        assert got == b.update({"voucher": 0.6, "transfer": 0.2})
+        assert a.update_from_dialogues({"voucher": [], "transfer": []}) == got  # no dialogues
+    with pytest.raises(KeyError, match="transfer"):
+        a.update_from_dialogues({"voucher": [1.0]})
+    with pytest.raises(ValueError, match="names"):
+        a.update_from_dialogues(costs)
+
+
+@pytest.mark.parametrize(
+    ("controller", "want"),
+    [
+        ({"name": "none", "init": 0.4}, 0.0),
+        ({"name": "fixed", "init": 0.4, "fixed_value": 0.9}, 0.9),
+        ({"name": "gradient", "init": 0.4}, 0.4),
+        ({"name": "pid", "init": 0.4}, 0.4),
+        ({"name": "pid"}, 1.0),
+        ({"name": "release", "init": 0.4}, 0.4),
+        ({"name": "release"}, 0.7),
+        ({"name": "release", "init": 9.0, "lambda_max": 2.0}, 2.0),
+    ],
+)
+def test_controller_init_is_the_lambda_of_step_one(controller, want):
+    from interactcs.train.components import build_controllers
+    from interactcs.train.config import TrainConfig
+
+    cfg = TrainConfig.model_validate({"controller": controller, "budgets": {"voucher": 0.3}})
+    ctl = build_controllers(cfg).controllers["voucher"]
+    assert ctl.value == want
+    if controller["name"] == "pid":
+        assert ctl.integral == controller.get("init", 1.0)  # and the integral starts there
+    if controller["name"] == "release":
+        assert (ctl.target, ctl.smoothed, ctl.window) == (0.27, 0.28, 128)
+        assert ctl.lambda_max == controller.get("lambda_max", 5.0)

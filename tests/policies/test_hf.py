@@ -264,7 +264,7 @@ def test_aact_reports_failure_instead_of_raising(policy: HFPolicy, monkeypatch) 
     def boom(*a, **k):
         raise RuntimeError("device lost")
 
-    monkeypatch.setattr("interactcs.policies.hf.decode_batch", boom)
+    monkeypatch.setattr("interactcs.policies.hf.decode_sessions", boom)
     states = [_state(0, 1), _state(1, 1)]
     assert asyncio.run(policy.aact(states)) == ["", ""]
     assert "device lost" in states[0].extra["policy_failure"]
@@ -327,11 +327,14 @@ def test_trainable_policy_protocol(tiny_model_dir: Path, tmp_path: Path) -> None
     assert "SYS" in pol.tokenizer.decode(pb.tensors["input_ids"][0])  # recorded prompt used
     lp, ent = pol.logprobs(pb.select(torch.tensor([1])))
     assert lp.shape == ent.shape == (1, pb.mask.shape[1]) and lp.requires_grad
-    torch.testing.assert_close(lp.detach(), pol.token_logprobs(pb.tensors)[1:].detach())
+    on = pb.mask[1:]  # logprobs() scores agent tokens only (0 elsewhere)
+    full = pol.token_logprobs(pb.tensors)[1:].detach()
+    torch.testing.assert_close(lp.detach(), full * on)
+    assert float((lp.detach() * (1 - on)).abs().sum()) == 0.0
     pol.save(tmp_path / "ckpt")
     with torch.no_grad():
         pol.model.model.embed_tokens.weight.add_(1.0)  # change the weights, then restore
     pol.load(tmp_path / "ckpt")
     torch.testing.assert_close(pol.logprobs(pb)[0], pol.logprobs(pb)[0])
     with torch.no_grad():
-        torch.testing.assert_close(pol.token_logprobs(pb.tensors)[1:], lp.detach())
+        torch.testing.assert_close(pol.token_logprobs(pb.tensors)[1:] * on, lp.detach())

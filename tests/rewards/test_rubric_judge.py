@@ -81,10 +81,13 @@ def test_premature_voucher_hostile_user(make_traj):
 def test_stalling_and_repeating(make_traj):
     """Category 3. Turn 0 "I'm sorry.": persona 0.5 (sympathy only), stage 0.5 (asks
     nothing), quality 1, rules 1 -> (0.5+0.5+1+2)/5 = 0.8. Turn 1 repeats it after a refund
-    demand: quality 0 (repeat) -> (0.5+0.5+0+2)/5 = 0.6."""
+    demand: a gamed (repetitive) turn, persona 0, stage 0, quality 0, rules 1 -> 2/5 = 0.4."""
     t = make_traj([("", "I'm sorry.", "chat"), ("I want a refund.", "I'm sorry.", "chat")])
     RubricJudge().judge([t])
-    assert _scores(t) == [pytest.approx(0.8), pytest.approx(0.6)]
+    assert _scores(t) == [pytest.approx(0.8), pytest.approx(0.4)]
+    assert t.turns[1].process_detail["reasons"]["response_quality"] == (
+        "repetitive: repeats an earlier reply"
+    )
 
 
 def test_false_claim_and_out_of_scope_promise(make_traj):
@@ -126,8 +129,9 @@ def test_two_questions_reach_resolve_unless_flagged(make_traj, rc_tag, rules):
 
 
 def test_dialogue_mode(make_traj):
-    """The stalling dialogue per turn: persona [.5,.5], stage [.5,.5], quality [1, 0],
-    rules [1, 1]. Dialogue: means snapped (.5, .5, .5), rules min 1 -> (.5+.5+.5+2)/5 = 0.7."""
+    """The stalling dialogue per turn: persona [.5, 0], stage [.5, 0], quality [1, 0] (turn 1
+    is a repeat), rules [1, 1]. Dialogue: means .25, .25, .5 snapped to .5 (ties go up), rules
+    min 1 -> (.5+.5+.5+2)/5 = 0.7."""
     t = make_traj([("", "I'm sorry.", "chat"), ("I want a refund.", "I'm sorry.", "chat")])
     stats = JUDGES.get("rubric")(mode="dialogue").judge([t])
     assert t.dialogue_scores["process"] == pytest.approx(0.7)

@@ -40,6 +40,14 @@ def policy(tiny_model_dir: Path) -> HFPolicy:
     return HFPolicy(tiny_model_dir)
 
 
+def _full_logits(policy: HFPolicy, batch) -> torch.Tensor:
+    """Plain ``model(...).logits`` with position ids from the mask (reference values)."""
+    pos = (batch.attention_mask.cumsum(-1) - 1).clamp(min=0)
+    return policy.model(
+        input_ids=batch.input_ids, attention_mask=batch.attention_mask, position_ids=pos
+    ).logits
+
+
 def test_masked_nll_example() -> None:
     lp = torch.tensor([[0.0, -1.0, -3.0]])
     assert masked_nll(lp, torch.tensor([[0, 1, 1]])).item() == 2.0
@@ -57,7 +65,7 @@ def test_loss_uses_only_agent_tokens(policy: HFPolicy) -> None:
     assert masked_nll(noisy, batch.agent_mask).item() == loss.item()
     # same as cross-entropy with non-agent labels ignored (-100), the usual HF recipe
     with torch.no_grad():
-        logits = policy.forward_logits(batch)
+        logits = _full_logits(policy, batch)
     labels = batch.input_ids.masked_fill(batch.agent_mask == 0, -100)
     ce = torch.nn.functional.cross_entropy(
         logits[:, :-1].reshape(-1, logits.size(-1)), labels[:, 1:].reshape(-1), ignore_index=-100
@@ -86,7 +94,7 @@ def test_sft_loss_decreases_and_writes_outputs(policy: HFPolicy, tmp_path: Path)
     batch = build_sequences(policy.tokenizer, trajs[:2])
     with torch.no_grad():
         got = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits
-        want = policy.forward_logits(batch)
+        want = _full_logits(policy, batch)
     torch.testing.assert_close(got, want, atol=1e-4, rtol=0)
     assert not policy.model.training
 

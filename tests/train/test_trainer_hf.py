@@ -93,3 +93,19 @@ def test_user_tokens_carry_no_loss(tiny_dir: Path, tmp_path: Path) -> None:
     text = policy.tokenizer.decode(ids)
     for turn in trajs[0].turns:
         assert turn.raw.strip()[:20] in text
+
+
+def test_hf_gae_token_level_ppo_with_value_head(tiny_dir: Path, tmp_path: Path) -> None:
+    """``--algo gae`` on an LM policy: the value head trains, the policy updates."""
+    cfg = _cfg(tiny_dir, tmp_path).model_copy(update={"algo": "gae", "group_size": 1})
+    trainer = Trainer(cfg)
+    assert trainer.critic is not None
+    head = [p.detach().clone() for p in trainer.critic.parameters()]
+    trainer.run()
+    rows = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert len(rows) == 2 and all("train/value_loss" in r for r in rows)
+    moved = [
+        not torch.equal(a, b.detach())
+        for a, b in zip(head, trainer.critic.parameters(), strict=True)
+    ]
+    assert all(moved)

@@ -10,11 +10,16 @@ Usage::
 
     ctl = MultiController({"voucher": pid, "transfer": make_controller("gradient", budget=0.1)})
     ctl.update({"voucher": 0.42, "transfer": 0.05})  # -> {"voucher": λ_v, "transfer": λ_t}
+    ctl.update_from_dialogues({"voucher": [1, 0, 0, 1], "transfer": [0, 0, 1, 0]})  # per dialogue
 
 Every controller has the same interface: ``update(cost_estimate) -> λ``, ``value``,
 ``budget``, ``state_dict()``, ``load_state_dict()``. ``cost_estimate`` is the step's average
 cost Ĵ_C (for the voucher cost of 1 a dialogue: the voucher rate, in [0, 1]). λ is never
-negative. Names in :data:`CONTROLLERS`:
+negative. ``value`` before any update is the λ of training step 1: 0 (``none``), ``value``
+(``fixed``) or ``lambda_init`` (the others; ``controller.init`` of the training config).
+Trainers feed every kind with :meth:`MultiController.update_from_dialogues`: step-level
+controllers take the mean cost Ĵ_C, ``release`` forms its windows. Names in
+:data:`CONTROLLERS`:
 
 - ``none``: λ = 0 (the "w/o cost" ablation).
 - ``fixed``: constant λ (the "w/o dynamic" ablation).
@@ -23,14 +28,14 @@ negative. Names in :data:`CONTROLLERS`:
 - ``pid``: :class:`PIDLagrangian`, paper Eq. 8 (Stooke, Achiam & Abbeel 2020), in the exact
   update order of OmniSafe's ``PIDLagrangian.pid_update``; :meth:`PIDLagrangian.from_omnisafe`
   takes OmniSafe's parameter names.
-- ``release``: the public release's rule (spec §5): integral control on an EMA of the
-  windowed voucher rate.
+- ``release``: the public release's rule (spec §5, its ``_update_cost_lambda``): integral
+  control on an EMA of the voucher rate of windows of 128 dialogues (``observe``).
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -45,6 +50,7 @@ __all__ = [
     "MultiController",
     "NoController",
     "PIDLagrangian",
+    "RELEASE_SHIPPED",
     "ReleaseController",
     "make_controller",
 ]
@@ -199,7 +205,10 @@ class PIDLagrangian(_Controller):
         λ ← max(0, Kp·P + I + Kd·D)          (then min(λ, 1) if unit_clip, min(λ, lambda_max))
         S_hist.append(S)                     (deque of length d_delay, starts as [0.0])
 
-    λ is 0 before the first update; ``integral_init`` is the starting value of I.
+    ``lambda_init`` is λ before the first update (the λ of step 1; 0 in OmniSafe) and
+    ``integral_init`` the starting value of I. The update itself never reads the old λ, so
+    ``lambda_init`` changes step 1 only; starting both at the same value λ_0 starts the
+    controller at a steady state (for e = 0 the next λ is λ_0 again).
 
     Args:
         budget: cost limit d (e.g. 0.3 for a 30 % voucher rate).
@@ -210,6 +219,7 @@ class PIDLagrangian(_Controller):
         integral_init: starting integral I_0 (OmniSafe's ``lagrangian_multiplier_init``).
         lambda_max: upper clip of λ, ``None`` for none.
         unit_clip: clip I and λ to [0, 1] (OmniSafe's ``diff_norm``).
+        lambda_init: λ before the first update (clipped like λ); OmniSafe: 0.
     """
 
     name = "pid"
@@ -227,6 +237,7 @@ class PIDLagrangian(_Controller):
         integral_init: float = 0.0,
         lambda_max: float | None = 5.0,
         unit_clip: bool = False,
+        lambda_init: float = 0.0,
     ) -> None:
         super().__init__(budget)
         if d_delay < 1:
@@ -243,6 +254,8 @@ class PIDLagrangian(_Controller):
         self.p_term = 0.0
         self.cost_ema = 0.0
         self.cost_hist: deque[float] = deque([0.0], maxlen=self.d_delay)
+        lam = min(max(0.0, float(lambda_init)), 1.0 if self.unit_clip else float("inf"))
+        self._value = lam if lambda_max is None else min(lam, float(lambda_max))
 
     @classmethod
     def from_omnisafe(
@@ -263,8 +276,8 @@ class PIDLagrangian(_Controller):
         """Build from OmniSafe's ``PIDLagrangian`` arguments (same names, same trajectories).
 
         OmniSafe caps λ at ``penalty_max`` only when neither ``sum_norm`` nor ``diff_norm`` is
-        set; ``diff_norm`` clips I and λ to [0, 1]. ``sum_norm`` does not change the λ update
-        (in OmniSafe it only rescales the mixed advantage by 1/(1 + λ)).
+        set; ``diff_norm`` clips I and λ to [0, 1]; ``sum_norm`` only rescales OmniSafe's mixed
+        advantage by 1/(1 + λ). λ starts at 0, as in OmniSafe.
         """
         return cls(
             budget=cost_limit,
@@ -296,58 +309,87 @@ class PIDLagrangian(_Controller):
         self.cost_hist.append(self.cost_ema)
 
 
+#: The release's shipped training values (its no-voucher-transfer FDS interaction config):
+#: λ_0 (``initial_voucher_cost``), the target rate (``target_voucher_rate``, a margin under
+#: its 30 % budget) and r̃_0 (``resume_smoothed_voucher_rate``).
+RELEASE_SHIPPED: dict[str, float] = {"lambda_init": 0.7, "target": 0.27, "smoothed_init": 0.28}
+
+
 @CONTROLLERS.register("release")
 class ReleaseController(_Controller):
     """The public release's rule: integral control on an EMA of the windowed voucher rate.
 
-    Per update with windowed rate r: r̃ ← (1 − α)·r̃ + α·r, then
-    λ ← clip(λ + lr·(r̃ − d), 0, λ_max). Release values: α = 0.7, lr = 0.2, d = 0.3,
-    λ_max = 5, λ_0 = 0, r̃_0 = d, one update per 128 finished dialogues (use
-    :meth:`observe` to feed dialogues one by one and let the controller form windows).
+    Dialogues arrive one by one through :meth:`observe`. Every ``window`` (128) dialogues
+    the controller appends them to a sliding buffer of the last ``rate_window`` dialogues
+    (release: also 128, so the buffer is exactly the new window), takes its mean cost r
+    (the voucher rate for a 0/1 voucher cost) and updates, as the release's
+    ``_update_cost_lambda``::
+
+        r̃ ← (1 − α)·r̃ + α·r
+        λ ← clip(λ + lr·(r̃ − target), 0, λ_max)
+
+    Defaults = the release: α = 0.7, lr = 0.2 (its ``kp``), λ_max = 5 and the shipped
+    :data:`RELEASE_SHIPPED`. :meth:`update` does one such update on a given window rate r.
 
     Args:
-        budget: target rate d.
-        lr: integral gain.
+        budget: the constraint's budget d (reported; the rule steers to ``target``).
+        lr: integral gain (the release's ``kp``).
         ema_alpha: weight of the *new* rate in the EMA.
-        lambda_init: λ_0.
+        lambda_init: λ_0, the λ of the first training step (clipped to [0, λ_max]).
         lambda_max: upper clip.
         window: dialogues per update in :meth:`observe`.
-        smoothed_init: r̃_0; ``None`` means ``budget`` (as in the release).
+        target: rate the rule steers to; ``None`` = ``budget``.
+        smoothed_init: r̃_0; ``None`` = the target (the release's code default).
+        rate_window: dialogues the rate is taken over (the release's ``train_window_size``);
+            ``None`` = ``window``.
     """
 
     name = "release"
-    _state_fields = ("_value", "steps", "smoothed", "pending")
+    _state_fields = ("_value", "steps", "smoothed", "pending", "recent")
 
     def __init__(
         self,
         budget: float = 0.3,
         lr: float = 0.2,
         ema_alpha: float = 0.7,
-        lambda_init: float = 0.0,
+        lambda_init: float = RELEASE_SHIPPED["lambda_init"],
         lambda_max: float = 5.0,
         window: int = 128,
-        smoothed_init: float | None = None,
+        target: float | None = RELEASE_SHIPPED["target"],
+        smoothed_init: float | None = RELEASE_SHIPPED["smoothed_init"],
+        rate_window: int | None = None,
     ) -> None:
         super().__init__(budget)
-        self.lr, self.ema_alpha = float(lr), float(ema_alpha)
-        self.lambda_max, self.window = float(lambda_max), int(window)
+        if window < 1 or (rate_window is not None and rate_window < 1):
+            raise ValueError(f"window and rate_window must be ≥ 1, got {window}, {rate_window}")
+        if not 0.0 <= ema_alpha <= 1.0:
+            raise ValueError(f"ema_alpha must be in [0, 1], got {ema_alpha}")
+        self.lr, self.ema_alpha, self.window = float(lr), float(ema_alpha), int(window)
+        self.lambda_max = float(lambda_max)
+        self.target = float(self.budget if target is None else target)
         self._value = min(max(0.0, float(lambda_init)), self.lambda_max)
-        self.smoothed = float(budget if smoothed_init is None else smoothed_init)
+        self.smoothed = float(self.target if smoothed_init is None else smoothed_init)
         self.pending: list[float] = []
+        self.recent: deque[float] = deque(maxlen=int(rate_window or window))
 
     def _update(self, cost: float) -> None:
         self.smoothed = (1.0 - self.ema_alpha) * self.smoothed + self.ema_alpha * cost
-        lam = self._value + self.lr * (self.smoothed - self.budget)
+        lam = self._value + self.lr * (self.smoothed - self.target)
         self._value = min(max(0.0, lam), self.lambda_max)
 
     def observe(self, dialogue_costs: Iterable[float]) -> float:
-        """Add finished dialogues' costs (e.g. 1 if a voucher was issued); update once per
-        full window of ``window`` dialogues, on the window's mean. Returns the current λ."""
+        """Add finished dialogues' costs (e.g. 1 if a voucher was issued), in order; update
+        once per full window of ``window`` dialogues on the mean of the last ``rate_window``.
+        A partial window stays pending (it is part of the state). Returns the current λ."""
         for c in dialogue_costs:
-            self.pending.append(float(c))
+            x = float(c)
+            if not np.isfinite(x):
+                raise ValueError(f"release: dialogue cost must be finite, got {c!r}")
+            self.pending.append(x)
             if len(self.pending) >= self.window:
-                self.update(float(np.mean(self.pending)))
+                self.recent.extend(self.pending)
                 self.pending = []
+                self.update(float(np.mean(self.recent)))
         return self._value
 
 
@@ -363,12 +405,9 @@ class MultiController:
     Args:
         controllers: cost type -> controller (insertion order fixes the λ vector order).
 
-    Example::
-
-        mc = MultiController.from_config({"voucher": {"controller": "pid", "budget": 0.3},
-                                          "transfer": {"controller": "fixed", "value": 0.1}})
-        mc.update({"voucher": 0.4, "transfer": 0.2})
-        mc.lambdas()            # np.array([λ_voucher, λ_transfer])
+    Example: ``MultiController.from_config({"voucher": {"controller": "pid", "budget": 0.3},
+    "transfer": {"controller": "fixed", "value": 0.1}})``, then ``mc.update({"voucher": 0.4,
+    "transfer": 0.2})`` and ``mc.lambdas()`` = ``np.array([λ_voucher, λ_transfer])``.
     """
 
     def __init__(self, controllers: Mapping[str, LambdaController]) -> None:
@@ -415,6 +454,40 @@ class MultiController:
         if missing:
             raise KeyError(f"no cost estimate for {sorted(missing)}; got {sorted(cost_estimates)}")
         return {k: c.update(cost_estimates[k]) for k, c in self.controllers.items()}
+
+    def update_from_dialogues(
+        self,
+        dialogue_costs: Mapping[str, Sequence[float] | np.ndarray] | np.ndarray,
+        names: Sequence[str] | None = None,
+    ) -> dict[str, float]:
+        """Update every controller from the costs of a step's finished dialogues.
+
+        Args:
+            dialogue_costs: ``{cost type: (N,) cost of each dialogue}`` (all types), or an
+                (N, K) array such as ``TurnBatch.dialogue_costs()``.
+            names: the K column names of an array (e.g. ``batch.cost_names``).
+
+        A controller with ``observe`` (``release``) gets the dialogues in order and updates
+        per window; every other kind gets one :meth:`update` with the mean dialogue cost Ĵ_C
+        (= ``TurnBatch.cost_estimates()``); no dialogues: λ unchanged. Returns every λ.
+        """
+        if isinstance(dialogue_costs, np.ndarray):
+            if names is None or dialogue_costs.ndim != 2 or dialogue_costs.shape[1] != len(names):
+                raise ValueError("an (N, K) cost array needs names with its K column names")
+            per_type = {n: dialogue_costs[:, j] for j, n in enumerate(names)}
+        else:
+            per_type = {k: np.ravel(np.asarray(v, float)) for k, v in dialogue_costs.items()}
+        missing = set(self.controllers) - set(per_type)
+        if missing:
+            raise KeyError(f"no dialogue costs for {sorted(missing)}; got {sorted(per_type)}")
+        out: dict[str, float] = {}
+        for k, c in self.controllers.items():
+            costs, observe = np.asarray(per_type[k], dtype=float), getattr(c, "observe", None)
+            if callable(observe):
+                out[k] = float(observe(costs.tolist()))
+            else:
+                out[k] = c.update(float(costs.mean())) if costs.size else c.value
+        return out
 
     def state_dict(self) -> dict[str, Any]:
         return {k: c.state_dict() for k, c in self.controllers.items()}

@@ -9,7 +9,8 @@ Usage::
 
 Writes ``results.json`` (mean ± std over seeds per policy, per cooperation category and per
 need), ``results.md`` and ``<policy>/trajectories.jsonl`` (appended as dialogues finish).
-See :mod:`interactcs.eval.harness` for the protocol.
+A folder that already holds dialogues is refused (exit 2) unless ``--resume`` is given, which
+keeps them and runs only the missing ones. See :mod:`interactcs.eval.harness` for the protocol.
 """
 
 from __future__ import annotations
@@ -55,9 +56,12 @@ def eval_cmd(
     ),
     max_live: int = typer.Option(256, help="most dialogues in flight at once"),
     out: Path = typer.Option(None, help="output folder (default runs/eval__<scene>__<time>)"),
+    resume: bool = typer.Option(
+        False, help="continue OUT: keep the dialogues already written, run only the missing ones"
+    ),
 ) -> None:
     """Evaluate POLICY (repeatable) on FDS: Sat., FR, Comm., Logic, V-Rate as mean ± std over seeds."""  # noqa: E501
-    from interactcs.eval.harness import EvalConfig, arun_eval
+    from interactcs.eval.harness import EvalConfig, ResumeError, arun_eval, check_out
     from interactcs.eval.tables import rich_table
 
     out = out or default_run_dir("eval", Path(scene).stem)
@@ -66,13 +70,19 @@ def eval_cmd(
             policies=list(policy), out=out, scene=scene, users=users, seeds=seeds,
             user_sim=user_sim, judge=judge, base_url=base_url, api_key_env=api_key_env,
             max_turns=max_turns, mix=mix, same_users=same_users, max_live=max_live,
+            resume=resume,
         )  # fmt: skip
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     total = len(cfg.policies) * cfg.seeds * cfg.users
     t0 = time.perf_counter()
-    with progress_bar(total, f"eval {len(cfg.policies)} policies × {seeds} seeds") as adv:
-        results = asyncio.run(arun_eval(cfg, progress=adv))
+    try:
+        check_out(cfg)  # before the progress bar: the refusal is one line
+        with progress_bar(total, f"eval {len(cfg.policies)} policies × {seeds} seeds") as adv:
+            results = asyncio.run(arun_eval(cfg, progress=adv))
+    except ResumeError as exc:  # a folder with finished dialogues: never wiped
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     console.print(rich_table(results))
     console.print(
         f"wrote {out / 'results.json'}, {out / 'results.md'} and "

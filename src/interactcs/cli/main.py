@@ -57,5 +57,19 @@ def _root() -> None:
     """interactcs: cost-aware LLM customer-service agents (InteractCS-RL / CMPO)."""
 
 
+def main() -> None:
+    """Console entry point: ``app`` with short messages for mistakes that need no traceback
+    (a model whose package is not installed)."""
+    import sys
+
+    from interactcs.models import ModelNotAvailable
+
+    try:
+        app()
+    except ModelNotAvailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -1,8 +1,16 @@
-"""``interactcs simulate``: run an agent against simulated customers and log the dialogues."""
+"""``interactcs simulate``: run an agent against simulated customers and log the dialogues.
+
+``trajectories.jsonl`` is append-only. A re-run into a folder that already holds dialogues is
+refused (exit 2) unless ``--resume`` is given; ``--resume`` keeps the dialogues already written
+(a partial last line left by ``kill -9`` is dropped), runs only the missing ones and writes
+``summary.json`` over all of them. A dialogue is identified by its scenario id and simulator
+seed, so a resumed run must use the same ``--scenarios``, ``--n`` and ``--seed``.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, NoReturn
 
 import typer
 
@@ -33,6 +41,9 @@ def simulate(
     out: Path = typer.Option(
         None, help="output folder (default runs/simulate__<scenarios>__<agent>__<time>)"
     ),
+    resume: bool = typer.Option(
+        False, help="continue OUT's trajectories.jsonl: keep finished dialogues, run the rest"
+    ),
 ) -> None:
     """Run AGENT against simulated customers; writes trajectories.jsonl (as dialogues finish) and summary.json."""
     from interactcs.policies.factory import make_policy
@@ -40,33 +51,40 @@ def simulate(
     from interactcs.rollout.runner import run_dialogues
     from interactcs.rollout.writer import JsonlWriter, write_json
     from interactcs.scenarios.loaders import load_scenarios
+    from interactcs.types import Trajectory
     from interactcs.users.factory import make_simulator
 
     scen = load_scenarios(scenarios, n=n, seed=seed)
     out = out or default_run_dir(
         "simulate", Path(scenarios).stem, agent.replace(":", "-").replace("/", "_")
     )
-    out.mkdir(parents=True, exist_ok=True)
     traj_path = out / "trajectories.jsonl"
-    if traj_path.exists():
-        traj_path.unlink()  # a fresh run; append-only from here on
+    seeds = [seed * 1_000_003 + i for i in range(len(scen))]
+    planned = [(s.scenario_id, sd) for s, sd in zip(scen, seeds, strict=True)]
+    done = _previous(traj_path, planned, resume)
+    todo = [i for i, key in enumerate(planned) if key not in done]
+    out.mkdir(parents=True, exist_ok=True)
     policy = make_policy(agent, base_url=base_url, api_key_env=api_key_env, seed=seed)
     simulator = make_simulator(user, base_url=base_url, api_key_env=api_key_env)
-    seeds = [seed * 1_000_003 + i for i in range(len(scen))]
+    if done:
+        console.print(f"resuming: {len(done)} dialogues already written, {len(todo)} to run")
+    trajs: list[Trajectory] = [Trajectory.from_dict(row) for row in done.values()]
     with (
         JsonlWriter(traj_path) as writer,
         progress_bar(len(scen), f"simulate {agent} vs {user}") as adv,
     ):
-        trajs = run_dialogues(
-            policy,
-            simulator,
-            scen,
-            seeds=seeds,
-            max_turns=max_turns,
-            max_live=max_live,
-            on_done=writer.write,
-            progress=adv,
-        )
+        adv(len(done))
+        if todo:
+            trajs += run_dialogues(
+                policy,
+                simulator,
+                [scen[i] for i in todo],
+                seeds=[seeds[i] for i in todo],
+                max_turns=max_turns,
+                max_live=max_live,
+                on_done=writer.write,
+                progress=adv,
+            )
     summary = {
         "scenarios": scenarios,
         "agent": agent,
@@ -78,6 +96,39 @@ def simulate(
     write_json(out / "summary.json", summary)
     console.print(summary_table(summary, f"{agent} vs {user} on {scenarios}"))
     console.print(f"wrote {traj_path} and {out / 'summary.json'}")
+
+
+def _fail(message: str) -> NoReturn:
+    """Print a one-line error on stderr and exit with status 2 (a usage error)."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _previous(
+    path: Path, planned: list[tuple[str, int]], resume: bool
+) -> dict[tuple[str, int], dict[str, Any]]:
+    """Dialogues already in ``path`` by (scenario id, seed); refuses what cannot be resumed."""
+    from interactcs.rollout.writer import recover_jsonl
+
+    if not resume:
+        if path.exists() and path.stat().st_size > 0:
+            _fail(f"{path} already holds dialogues; pass --resume to continue it or choose --out")
+        return {}
+    try:
+        rows = recover_jsonl(path)
+    except ValueError as exc:
+        _fail(str(exc))
+    wanted = set(planned)
+    done: dict[tuple[str, int], dict[str, Any]] = {}
+    for row in rows:
+        key = (row.get("scenario_id"), row.get("seed"))
+        if key not in wanted:
+            _fail(
+                f"{path} holds dialogue {key} that is not part of this run; "
+                "resume with the same --scenarios, --n and --seed"
+            )
+        done.setdefault(key, row)
+    return done
 
 
 def register(app: typer.Typer) -> None:

@@ -25,7 +25,7 @@ def _progress_printer(total: int):  # type: ignore[no-untyped-def]
     )
 
     prog = Progress(
-        TextColumn("[bold]train"),
+        TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
@@ -73,6 +73,9 @@ def train(
     help_config: bool = typer.Option(
         False, "--help-config", help="list every config field and exit"
     ),
+    preset: str = typer.Option(
+        None, help="start from a shipped preset: smollm2-cpu (SmolLM2-135M, SFT → CMPO, CPU)"
+    ),
 ) -> None:
     """Train a service agent with CMPO; writes config.yaml, metrics.jsonl, checkpoints/, curves.png, final_eval.json."""
     from interactcs.train.config import ConfigError, TrainConfig
@@ -98,14 +101,23 @@ def train(
     if out is not None:
         overrides.append(f"out={out}")
     try:
-        cfg = TrainConfig.load(config, overrides)
+        cfg = TrainConfig.load(config, overrides, preset=None if resume else preset)
     except ConfigError as exc:
         console.print(f"[red]{exc}[/]", markup=True)
         raise typer.Exit(2) from None
     prog, _task, update = _progress_printer(cfg.steps)
     with prog:
         trainer = Trainer(cfg, resume=resume, progress=update)
-        console.print(f"run folder: {trainer.run_dir}")
+        prog.console.print(f"run folder: {trainer.run_dir}")
+        sft_task = None
+
+        def sft_progress(done: int, total: int, nll: float) -> None:
+            nonlocal sft_task
+            if sft_task is None:
+                sft_task = prog.add_task("warm start", total=total, info="")
+            prog.update(sft_task, completed=done, info=f"nll={nll:.3f}")
+
+        trainer.progress_sft = sft_progress
         result = trainer.run()
     _print_result(result, cfg.budgets)
     console.print(f"wrote {trainer.run_dir}/final_eval.json and curves.png")
@@ -120,7 +132,9 @@ def _print_result(result: dict, budgets: dict) -> None:  # type: ignore[type-arg
     table.add_column("policy")
     for m in ("satisfaction_mean", "finish_rate", "voucher_rate"):
         table.add_column(m, justify="right")
-    for name in ("initial", "trained"):
+    for name in ("initial", "warm_start", "trained"):
+        if name not in result:
+            continue
         r = result[name]
         table.add_row(
             name,

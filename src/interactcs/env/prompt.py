@@ -51,15 +51,56 @@ def _signals_block(scenario: Scenario) -> str:
     )
 
 
-def agent_system_prompt(scenario: Scenario) -> str:
+#: prompt styles: ``full`` (role, the nine SOP rules, signals, rcTag note, format; ≈ 680
+#: SmolLM2 tokens) and ``compact`` (≈ 230 tokens, for small models on CPU).
+PROMPT_STYLES = ("full", "compact")
+
+_COMPACT = (
+    "You are a FoodDeliver after-sales support agent (staff, never an AI). Tools: issue one "
+    "voucher, or report the case to the team; no refunds, redeliveries or call-backs. Check "
+    "the evidence (photo, details, rcTag: true = risk-control flag, ask for firmer proof) "
+    "before offering anything; issue a voucher only once it is agreed, at most once."
+)
+
+_COMPACT_FORMAT = (
+    "Reply as <think>reasoning</think><response>one to three sentences</response>"
+    "<action>chat or voucher</action>."
+)
+
+
+def compact_system_prompt(scenario: Scenario) -> str:
+    """The ``compact`` style: the same order signals, the SOP in four sentences.
+
+    What changed against :func:`agent_system_prompt`: the role paragraph and the nine rules
+    are condensed into one paragraph (no English-only rule, no "do not make things up"
+    rule, no explanation of why vouchers cost money), the rcTag note is one clause and the
+    format explanation one line. The order signals are identical. A 135 M model cannot use
+    the long rules anyway, and every turn pays for the prompt's length.
+    """
+    o = scenario.order
+    chat = " | ".join(line.strip() for line in o.courier_chat.strip().splitlines()) or "none"
+    return (
+        f"{_COMPACT}\n"
+        f"Order {o.order_id} ({o.order_status}) from {o.merchant}: {o.food_info}. "
+        f"rcTag: {'true' if o.rc_tag else 'false'}. Courier chat: {chat}\n"
+        f"{_COMPACT_FORMAT}"
+    )
+
+
+def agent_system_prompt(scenario: Scenario, style: str = "full") -> str:
     """Render the agent system prompt for one scenario.
 
     Args:
         scenario: the dialogue's scenario; only agent-visible order signals are read.
+        style: ``full`` (default) or ``compact`` (:func:`compact_system_prompt`).
 
     Returns:
         The prompt text (role, rules, order signals with the ``rcTag`` note, output format).
     """
+    if style == "compact":
+        return compact_system_prompt(scenario)
+    if style != "full":
+        raise ValueError(f"unknown prompt style {style!r}; expected one of {PROMPT_STYLES}")
     rules = "\n".join(f"{i}. {r}" for i, r in enumerate(SOP_RULES, 1))
     return (
         f"# Your role\n{_ROLE}\n\n"

@@ -82,11 +82,14 @@ class ServiceEnv:
         costs: CostTable | None = None,
         actions: Sequence[str] | None = None,
         unknown_action_as_chat: bool = False,
+        prompt_style: str = "full",
     ) -> None:
         if max_turns < 1:
             raise ValueError(f"max_turns must be >= 1, got {max_turns}")
         self.simulator = simulator
         self.max_turns = max_turns
+        #: agent prompt style of FDS scenarios (``full`` or ``compact``; packs use their own)
+        self.prompt_style = prompt_style
         self.costs = costs or CostTable()
         self.actions = tuple(actions) if actions is not None else ("chat", "voucher")
         self._fixed = (costs is not None, actions is not None)
@@ -123,7 +126,7 @@ class ServiceEnv:
         if pack is None:
             self._costs, self._actions, self._rules = self.costs, self.actions, None
             self._detect = detect_acts
-            self._system_prompt = agent_system_prompt(scenario)
+            self._system_prompt = agent_system_prompt(scenario, self.prompt_style)
             return
         assert pack.acts is not None
         self._costs = self.costs if self._fixed[0] else CostTable(pack.cost_table)

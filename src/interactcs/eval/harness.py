@@ -25,6 +25,12 @@ Protocol (documented choices):
   Judge failures are recorded and excluded from the Comm/Logic means, with their count.
 - For a PATH whose scene cannot be told (row labels or a ``hard``/``easy`` file name), pass
   ``mix``.
+- **Resume.** ``<policy>/trajectories.jsonl`` is append-only. Running into a folder whose
+  trajectory files already hold dialogues raises :class:`ResumeError` unless
+  ``resume=True``; then the dialogues already written (keyed by eval seed, scenario id and
+  simulator seed; a partial last line left by ``kill -9`` is dropped) are kept, only the
+  missing ones are run, and the results cover all of them. Judge call counts in
+  ``results.json`` then cover this run's calls only.
 """
 
 from __future__ import annotations
@@ -40,12 +46,22 @@ from typing import Any
 from interactcs.eval.aggregate import dialogue_metrics, grouped, grouped_over_seeds, over_seeds
 from interactcs.eval.judges import DialogueJudge, RubricStats, ajudge_one, make_eval_judges
 from interactcs.eval.tables import markdown_report
+from interactcs.llm.http import redact_url
 from interactcs.rollout.runner import arun_dialogues
-from interactcs.rollout.writer import JsonlWriter, write_json
+from interactcs.rollout.writer import JsonlWriter, recover_jsonl, write_json
 from interactcs.scenarios.schema import Scenario
 from interactcs.types import Trajectory
 
-__all__ = ["EVAL_POOL_SEED", "EvalConfig", "arun_eval", "load_pool", "policy_label", "run_eval"]
+__all__ = [
+    "EVAL_POOL_SEED",
+    "EvalConfig",
+    "ResumeError",
+    "arun_eval",
+    "check_out",
+    "load_pool",
+    "policy_label",
+    "run_eval",
+]
 
 #: generator seed of the built-in evaluation pool (unseen by training and held-out splits).
 EVAL_POOL_SEED = 20_011
@@ -72,6 +88,7 @@ class EvalConfig:
         pool_seed: generator seed of a built-in scene's pool.
         max_live: dialogues in flight at once.
         out: output folder.
+        resume: keep the dialogues already in ``out`` and run only the missing ones.
     """
 
     policies: list[str]
@@ -89,6 +106,7 @@ class EvalConfig:
     pool_seed: int = EVAL_POOL_SEED
     max_live: int | None = 256
     judge_options: dict[str, Any] = field(default_factory=dict)
+    resume: bool = False
 
     def __post_init__(self) -> None:
         if not self.policies:
@@ -100,6 +118,52 @@ class EvalConfig:
             )
         if self.mix is not None and self.mix not in _SCENES:
             raise ValueError(f"mix must be one of {_SCENES}, got {self.mix!r}")
+
+
+class ResumeError(ValueError):
+    """The output folder holds dialogues that this run may not overwrite or cannot continue."""
+
+
+_Key = tuple[int, str, int]  # (eval seed, scenario id, simulator seed)
+
+
+def _sim_seeds(seed: int, n: int) -> list[int]:
+    """Simulator seeds of the ``n`` dialogues of eval seed ``seed``."""
+    return [_SIM_SEED_STRIDE * (seed + 1) + i for i in range(n)]
+
+
+def check_out(cfg: EvalConfig) -> None:
+    """Raise :class:`ResumeError` when ``cfg.out`` holds dialogues and ``cfg.resume`` is off
+    (cheap: called before anything is loaded or run)."""
+    if cfg.resume:
+        return
+    for label in _labels(cfg.policies):
+        _previous(Path(cfg.out) / label / "trajectories.jsonl", set(), resume=False)
+
+
+def _previous(path: Path, planned: set[_Key], resume: bool) -> dict[_Key, Trajectory]:
+    """Dialogues already written to ``path`` (see the module docstring's Resume)."""
+    if not resume:
+        if path.exists() and path.stat().st_size > 0:
+            raise ResumeError(
+                f"{path} already holds dialogues; resume it (--resume) or choose another --out"
+            )
+        return {}
+    try:
+        rows = recover_jsonl(path)
+    except ValueError as exc:
+        raise ResumeError(str(exc)) from None
+    done: dict[_Key, Trajectory] = {}
+    for row in rows:
+        traj = Trajectory.from_dict(row)
+        key = (traj.meta.get("eval_seed"), traj.scenario_id, traj.seed)
+        if key not in planned:
+            raise ResumeError(
+                f"{path} holds dialogue {key} that is not part of this run; resume with the "
+                "same scene, users, seeds and pool"
+            )
+        done.setdefault(key, traj)  # type: ignore[arg-type]
+    return done
 
 
 def load_pool(cfg: EvalConfig) -> tuple[list[Scenario], str]:
@@ -178,10 +242,20 @@ async def _run_seed(
     writer: JsonlWriter,
     stats: dict[str, RubricStats],
     progress: Callable[[int], Any] | None,
+    done: dict[_Key, Trajectory],
 ) -> list[Trajectory]:
-    """Roll out one seed; judge and append each dialogue as it finishes."""
+    """Roll out one seed; judge and append each dialogue as it finishes (``done`` ones are
+    kept as written and not run again)."""
     _reseed(policy, seed)
     by_id = {s.scenario_id: s for s in users}
+    sim_seeds = _sim_seeds(seed, len(users))
+    keys = [(seed, u.scenario_id, sd) for u, sd in zip(users, sim_seeds, strict=True)]
+    kept = [done[k] for k in keys if k in done]
+    todo = [i for i, k in enumerate(keys) if k not in done]
+    if progress is not None and kept:
+        progress(len(kept))
+    if not todo:
+        return kept
     pending: list[asyncio.Task[None]] = []
 
     async def finish(traj: Trajectory) -> None:
@@ -195,12 +269,12 @@ async def _run_seed(
         pending.append(asyncio.get_running_loop().create_task(finish(traj)))
 
     trajs = await arun_dialogues(
-        policy, simulator, users,
-        seeds=[_SIM_SEED_STRIDE * (seed + 1) + i for i in range(len(users))],
+        policy, simulator, [users[i] for i in todo],
+        seeds=[sim_seeds[i] for i in todo],
         max_turns=cfg.max_turns, max_live=cfg.max_live, on_done=on_done,
     )  # fmt: skip
     await asyncio.gather(*pending)
-    return trajs
+    return kept + trajs
 
 
 async def arun_eval(
@@ -224,22 +298,32 @@ async def arun_eval(
     out.mkdir(parents=True, exist_ok=True)
     pool, mix = load_pool(cfg)
     samples = user_samples(pool, mix, cfg)
+    planned = {
+        (s, u.scenario_id, sd)
+        for s, users in enumerate(samples)
+        for u, sd in zip(users, _sim_seeds(s, len(users)), strict=True)
+    }
+    labels = _labels(cfg.policies)
+    previous = {
+        label: _previous(out / label / "trajectories.jsonl", planned, cfg.resume)
+        for label in labels
+    }  # checked for every policy before anything runs
     simulator = make_simulator(cfg.user_sim, base_url=cfg.base_url, api_key_env=cfg.api_key_env)
     judges = make_eval_judges(
         cfg.judge, base_url=cfg.base_url, api_key_env=cfg.api_key_env, **cfg.judge_options
     )
     runs: list[_PolicyRun] = []
-    for spec, label in zip(cfg.policies, _labels(cfg.policies), strict=True):
+    for spec, label in zip(cfg.policies, labels, strict=True):
         run = _PolicyRun(label)
         p0 = time.perf_counter()
         policy = make_policy(spec, base_url=cfg.base_url, api_key_env=cfg.api_key_env, seed=0)
         path = out / label / "trajectories.jsonl"
-        path.unlink(missing_ok=True)  # a fresh run; append-only from here on
-        with JsonlWriter(path) as writer:
+        with JsonlWriter(path) as writer:  # appends after the dialogues kept by a resume
             for s, users in enumerate(samples):
                 trajs = await _run_seed(
-                    policy, simulator, judges, users, s, cfg, writer, run.judge_stats, progress
-                )
+                    policy, simulator, judges, users, s, cfg, writer, run.judge_stats, progress,
+                    previous[label],
+                )  # fmt: skip
                 run.per_seed.append({"seed": s, **dialogue_metrics(trajs)})
                 run.by_category.append(grouped(trajs, "category"))
                 run.by_need.append(grouped(trajs, "need"))
@@ -258,7 +342,10 @@ def _results(
 ) -> dict[str, Any]:
     config = asdict(cfg)
     config.pop("judge_options", None)
+    config.pop("resume", None)
     config.update(out=str(cfg.out), mix=mix, pool_size=pool_size)
+    if cfg.base_url:
+        config["base_url"] = redact_url(cfg.base_url)
     return {
         "benchmark": "FDS",
         "config": config,

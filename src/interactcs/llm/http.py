@@ -17,7 +17,10 @@ endpoint. :class:`HttpPool` speaks just what an OpenAI-compatible endpoint needs
 by ``Content-Length``, ``Transfer-Encoding: chunked`` or connection close, gzip/deflate
 bodies decoded, TLS through an ``ssl.SSLContext``. It costs ~30-60 us of CPU per request.
 Proxies, URLs with credentials or queries and other schemes go through :class:`HttpxPool`
-(httpx, environment proxies honoured) with the same interface.
+(httpx, environment proxies honoured) with the same interface. Credentials in a URL
+(``http://user:pass@host``) are never printed (:func:`redact_url` is used wherever a URL or
+an error text leaves the client) and never override the request's own ``Authorization``
+header: they are sent as Basic auth only when the request has none (no API key).
 
 Timeouts: ``timeout_s`` bounds connecting (TCP + TLS) and every silence while a request is
 in flight (no byte sent or received for ``timeout_s``), like httpx's connect/read/write
@@ -30,6 +33,7 @@ and to close).
 from __future__ import annotations
 
 import asyncio
+import base64
 import functools
 import ipaddress
 import json
@@ -71,11 +75,24 @@ __all__ = [
     "dumps",
     "loads",
     "parse_origin",
+    "redact_url",
     "shared_pool",
 ]
 
 KEEPALIVE_EXPIRY_S = 5.0  # drop idle connections older than this (httpx's default)
 USER_AGENT = "interactcs"
+
+
+# the user-info part of any ``scheme://user:pass@`` in a text (greedy to the authority's last @)
+_USERINFO = re.compile(r"(?<=://)[^/\s?#]*@")
+
+
+def redact_url(text: str) -> str:
+    """``text`` (a URL, or a message quoting URLs) with credentials replaced by ``***``.
+
+    Example: ``redact_url("http://u:secret@host:8000/v1")`` -> ``"http://***@host:8000/v1"``.
+    """
+    return _USERINFO.sub("***@", text) if "@" in text else text
 
 
 # -- JSON ----------------------------------------------------------------------------------------
@@ -380,7 +397,15 @@ class HttpxPool:
 
         self._httpx = httpx
         parts = urllib.parse.urlsplit(base_url)
-        self._root = urllib.parse.urlunsplit((parts.scheme, parts.netloc, "", "", ""))
+        userinfo, at, host = parts.netloc.rpartition("@")
+        # credentials leave the URL (httpx would send them as Basic auth *instead of* the
+        # request's Bearer key, and quote them in errors); see request()
+        self._basic: str | None = None
+        if at:
+            user, _, password = userinfo.partition(":")
+            pair = f"{urllib.parse.unquote(user)}:{urllib.parse.unquote(password)}"
+            self._basic = "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
+        self._root = urllib.parse.urlunsplit((parts.scheme, host, "", "", ""))
         self.base_path = parts.path.rstrip("/")
         self._ssl = ssl_context
         self._idle: list[Any] = []
@@ -399,6 +424,8 @@ class HttpxPool:
         """Same contract as :meth:`HttpPool.request` (httpx's connect/read/write/pool
         timeouts are each ``timeout_s``)."""
         check_headers(headers)  # before httpx, whose errors would quote the value
+        if self._basic is not None and not any(k.lower() == "authorization" for k in headers):
+            headers = {**headers, "Authorization": self._basic}  # the URL's user:password
         httpx = self._httpx
         client = self._idle.pop() if self._idle else self._new_client()
         try:
@@ -412,7 +439,7 @@ class HttpxPool:
         except httpx.TimeoutException:
             raise HttpTimeout(f"no data for {timeout_s:g} s") from None
         except httpx.TransportError as exc:  # connect errors, resets, protocol errors
-            raise HttpConnectError(f"{type(exc).__name__}: {exc}") from None
+            raise HttpConnectError(redact_url(f"{type(exc).__name__}: {exc}")) from None
         finally:
             if not client.is_closed:
                 self._idle.append(client)

@@ -19,6 +19,9 @@ Behaviour:
   request is made and is sent as ``Authorization: Bearer ...``. It is never stored on the
   client, logged, or included in results, errors or ``repr``; error texts are scrubbed of
   it in case a server echoes it back.
+- Credentials in ``base_url`` (``http://user:pass@host/v1``) are redacted (``***@``) in
+  ``repr``, logs and error texts; the ``Authorization: Bearer`` key is still sent (the URL's
+  user and password go out as Basic auth only when there is no key).
 - Transport: :class:`~interactcs.llm.http.HttpPool`, a small keep-alive HTTP/1.1 client
   (~50 us of CPU per request instead of ~1 ms with httpx, which matters with dozens of
   requests in flight per rollout round); proxies from the environment, credentials in the
@@ -54,6 +57,7 @@ from interactcs.llm.http import (
     dumps,
     loads,
     parse_origin,
+    redact_url,
     shared_pool,
 )
 
@@ -153,7 +157,7 @@ class OpenAIChatClient:
 
     def __repr__(self) -> str:
         return (
-            f"OpenAIChatClient(base_url={self.base_url!r}, model={self.model!r}, "
+            f"OpenAIChatClient(base_url={redact_url(self.base_url)!r}, model={self.model!r}, "
             f"api_key_env={self.api_key_env!r})"
         )
 
@@ -200,8 +204,14 @@ class OpenAIChatClient:
             headers["Authorization"] = f"Bearer {key}"
         return headers
 
+    @property
+    def safe_url(self) -> str:
+        """``base_url`` with any credentials replaced by ``***`` (for messages and logs)."""
+        return redact_url(self.base_url)
+
     def _scrub(self, text: str) -> str:
-        """Remove the API key from any text that might leave the client."""
+        """Remove the API key and URL credentials from any text that might leave the client."""
+        text = redact_url(text)
         key = os.environ.get(self.api_key_env, "") if self.api_key_env else ""
         if not key:
             return text
@@ -290,15 +300,15 @@ class OpenAIChatClient:
                     return ChatResult(text, None, attempt, time.perf_counter() - t0, usage)
                 except _Fatal as exc:
                     error = self._scrub(str(exc))
-                    log.warning("chat request to %s failed (not retried): %s", self.base_url, error)
+                    log.warning("chat request to %s failed (not retried): %s", self.safe_url, error)
                     return ChatResult(None, error, attempt, time.perf_counter() - t0)
                 except _Transient as exc:
                     error, wait_s = self._scrub(str(exc)), exc.wait_s
             if attempt <= self.max_retries:
-                log.debug("chat attempt %d to %s failed: %s", attempt, self.base_url, error)
+                log.debug("chat attempt %d to %s failed: %s", attempt, self.safe_url, error)
                 await asyncio.sleep(self._backoff(attempt - 1, wait_s))
         error = f"{error} (gave up after {self.max_retries + 1} attempts)"
-        log.warning("chat request to %s failed: %s", self.base_url, error)
+        log.warning("chat request to %s failed: %s", self.safe_url, error)
         return ChatResult(None, error, self.max_retries + 1, time.perf_counter() - t0)
 
 

@@ -3,7 +3,8 @@
 Spec grammar: ``NAME[:ARG]``. NAME is a key of :data:`POLICIES`; ARG (everything after
 the first colon) is passed to the factory as its first argument. Modules that register
 policies are imported lazily here, so ``hf`` does not load transformers unless asked for.
-A directory that holds a training run (``config.yaml`` + ``checkpoints/``) is also accepted
+A named local model (``smollm2``) or a ``.gguf`` path means ``hf:`` on it
+(:mod:`interactcs.models`). A directory that holds a training run (``config.yaml`` + ``checkpoints/``) is also accepted
 and resolved by :mod:`interactcs.train.run_policy` when present.
 """
 
@@ -13,6 +14,7 @@ import importlib
 from pathlib import Path
 from typing import Any
 
+from interactcs.models import NAMED_MODELS
 from interactcs.policies.base import POLICIES, Policy
 
 #: policy name -> module that registers it
@@ -37,6 +39,8 @@ def make_policy(spec: str, **kwargs: Any) -> Policy:
     if path.is_dir() and (path / "config.yaml").exists():
         run_policy = importlib.import_module("interactcs.train.run_policy")
         return run_policy.load_run_policy(path, **kwargs)
+    if spec in NAMED_MODELS or spec.endswith(".gguf"):  # smollm2, x.gguf -> hf:
+        spec = f"hf:{spec}"
     name, _, arg = spec.partition(":")
     module = _PROVIDERS.get(name)
     if module is not None and name not in POLICIES:

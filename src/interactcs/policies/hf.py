@@ -16,16 +16,21 @@ included) as ``assistant``, rendered by the tokenizer's chat template with a gen
 prompt. :mod:`interactcs.train.sequences` renders finished trajectories with the same
 function (:func:`chat_messages`), so training sees the prompts the policy saw.
 
-Generation (:mod:`interactcs.policies.hf_decode`). One decode loop per ``aact`` call for the
-whole batch: left padding, position ids from the attention mask (padded and unpadded rows see
-the same positions), a KV cache, temperature and top-p sampling. The prompt prefix shared by
-all rows (in a GRPO group: the system prompt, often the opening too) is prefilled once and
-its KV cache copied to every row, so a group pays for its long system prompt once per turn
-instead of once per dialogue. Each row samples with its **own** ``torch.Generator`` seeded from
-(policy seed, scenario id, dialogue id, turn index), so a dialogue's samples do not depend on
-which other dialogues share its batch: batched and one-at-a-time rollouts give the same
-tokens up to floating-point differences of padded matmuls. ``temperature=0`` is greedy.
-Call :meth:`HFPolicy.set_seed` between training steps for fresh samples.
+Rollouts (:mod:`interactcs.policies.hf_sessions`). One batched decode per ``aact`` call for
+all live dialogues. Each dialogue keeps its tokens and KV cache between turns, so a turn
+prefills only the customer's new message (not the whole history); a group's shared system
+prompt is prefilled once on turn 0. Every turn records the exact token ids consumed and
+sampled with their behaviour log-probs in ``Turn.policy_meta`` (``prompt_ids``,
+``token_ids``, ``logprobs``); :meth:`HFPolicy.encode` trains on exactly those ids. Each row
+samples with its **own** ``torch.Generator`` seeded from (policy seed, scenario id, dialogue
+id, turn index), so a dialogue's samples do not depend on its batch-mates up to
+floating-point differences of padded matmuls. ``temperature=0`` is greedy. Call
+:meth:`HFPolicy.set_seed` between training steps for fresh samples.
+
+Training log-probs (:mod:`interactcs.policies.hf_logprobs`) project only the agent positions
+through ``lm_head`` (no (B, L, V) logits); the trainer feeds them in micro-batches under a
+token budget. ``hf:PATH`` also takes a ``.gguf`` file or a named local model (``smollm2``,
+:mod:`interactcs.models`), converted once to a cached safetensors folder.
 """
 
 from __future__ import annotations
@@ -37,97 +42,31 @@ import logging
 import time
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from interactcs.policies.base import POLICIES, DialogueState, PolicyBatch
+from interactcs.policies.hf_common import (
+    Generation,
+    GenerationStats,
+    LoraSpec,
+    dtype_kwarg,
+    resolve_device,
+    resolve_dtype,
+)
 from interactcs.policies.hf_decode import DecodeSpec, decode_batch, layout_batch
-from interactcs.policies.hf_sequences import build_sequences, chat_messages
+from interactcs.policies.hf_logprobs import selected_logprobs
+from interactcs.policies.hf_sequences import (
+    build_sequences,
+    chat_messages,
+    has_token_records,
+    sequences_from_records,
+)
+from interactcs.policies.hf_sessions import SessionBook, decode_sessions
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class LoraSpec:
-    """LoRA adapter settings (``peft.LoraConfig``).
-
-    Attributes:
-        r: adapter rank.
-        alpha: scaling numerator (effective scale ``alpha / r``).
-        dropout: dropout on the adapter input.
-        target_modules: module names to adapt, or ``"all-linear"``.
-    """
-
-    r: int = 16
-    alpha: int = 32
-    dropout: float = 0.0
-    target_modules: tuple[str, ...] | str = "all-linear"
-
-
-@dataclass(slots=True)
-class Generation:
-    """One decoded agent output.
-
-    Attributes:
-        text: decoded new tokens, special tokens (incl. the end-of-turn token) removed.
-        token_ids: the sampled token ids, end-of-turn token included when produced.
-        logprobs: log-prob of each sampled token under the temperature-scaled distribution
-            (before top-p filtering), same length as ``token_ids``.
-        prompt_tokens: prompt length in tokens.
-        stopped: ``True`` when an end-of-turn / eos token ended it, ``False`` at the token cap.
-    """
-
-    text: str
-    token_ids: list[int]
-    logprobs: list[float]
-    prompt_tokens: int
-    stopped: bool
-
-
-@dataclass(slots=True)
-class GenerationStats:
-    """Running counters over all generate calls (reset with ``HFPolicy.stats = ...``)."""
-
-    calls: int = 0
-    rows: int = 0
-    prompt_tokens: int = 0
-    new_tokens: int = 0
-    seconds: float = 0.0
-    decode_steps: int = 0
-    failures: list[str] = field(default_factory=list)
-
-
-def resolve_device(device: str = "auto") -> torch.device:
-    """``"auto"`` -> ``cuda`` when available, else ``cpu``; any other string is passed through."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
-def resolve_dtype(dtype: str | torch.dtype, device: torch.device) -> torch.dtype:
-    """``"auto"`` -> bf16 on a GPU that supports it, else fp32; names like ``"bf16"`` work too."""
-    if isinstance(dtype, torch.dtype):
-        return dtype
-    if dtype == "auto":
-        if device.type == "cuda" and torch.cuda.is_bf16_supported():
-            return torch.bfloat16
-        return torch.float32
-    names = {"bf16": torch.bfloat16, "bfloat16": torch.bfloat16, "fp16": torch.float16}
-    names |= {"float16": torch.float16, "fp32": torch.float32, "float32": torch.float32}
-    if dtype not in names:
-        raise ValueError(f"unknown dtype {dtype!r}; expected auto or one of {sorted(names)}")
-    return names[dtype]
-
-
-def dtype_kwarg(dtype: torch.dtype) -> dict[str, torch.dtype]:
-    """``{"dtype": ...}`` for transformers >= 4.56, ``{"torch_dtype": ...}`` before."""
-    import transformers
-
-    major, minor = (int(x) for x in transformers.__version__.split(".")[:2])
-    return {"dtype": dtype} if (major, minor) >= (4, 56) else {"torch_dtype": dtype}
 
 
 def _field(batch: Any, name: str) -> torch.Tensor:
@@ -148,9 +87,11 @@ class HFPolicy:
         temperature: sampling temperature; 0 = greedy.
         top_p: nucleus sampling threshold (1 = off).
         seed: base seed of the per-row sampling generators.
-        share_prefix: prefill the prompt prefix that all rows of a batch share (a group's
-            system prompt and opening) once and copy its KV cache to every row.
+        share_prefix: in :meth:`generate`, prefill the prompt prefix that all rows share
+            once and copy its KV cache to every row.
         trust_remote_code: passed to ``from_pretrained``.
+        prompt_style: agent system prompt the rollout builds for it (``full`` or
+            ``compact``, :mod:`interactcs.env.prompt`).
     """
 
     def __init__(
@@ -166,11 +107,17 @@ class HFPolicy:
         seed: int = 0,
         share_prefix: bool = True,
         trust_remote_code: bool = False,
+        prompt_style: str = "full",
     ) -> None:
         from transformers import AutoTokenizer
 
-        self.path = str(model_name_or_path)
-        self.name = f"hf:{self.path}"
+        from interactcs.models import resolve_model
+
+        self.spec_name = str(model_name_or_path)
+        self.path = resolve_model(model_name_or_path)
+        self.prompt_style = prompt_style
+        self.lora_spec: LoraSpec | None = LoraSpec() if lora is True else (lora or None)
+        self.name = f"hf:{self.spec_name}"
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype, self.device)
         self.max_new_tokens = max_new_tokens
@@ -192,10 +139,10 @@ class HFPolicy:
             tok_path, trust_remote_code=trust_remote_code
         )
         self._setup_tokenizer()
-        spec = LoraSpec() if lora is True else (lora or None)
-        self.model = self._load_model(base_path, adapter, spec, trust_remote_code)
+        self.model = self._load_model(base_path, adapter, self.lora_spec, trust_remote_code)
         self.model.eval()
         self.eos_ids = self._eos_ids()
+        self.book = SessionBook(self.tokenizer, self._render)
 
     # ------------------------------------------------------------------ loading / saving
     def _setup_tokenizer(self) -> None:
@@ -221,19 +168,47 @@ class HFPolicy:
             from peft import PeftModel
 
             return PeftModel.from_pretrained(model, self.path, is_trainable=True)
-        if lora is not None:
-            from peft import LoraConfig, get_peft_model
+        return self._add_lora(model, lora) if lora is not None else model
 
-            target = lora.target_modules
-            cfg = LoraConfig(
-                r=lora.r,
-                lora_alpha=lora.alpha,
-                lora_dropout=lora.dropout,
-                target_modules=target if isinstance(target, str) else list(target),
-                task_type="CAUSAL_LM",
-            )
-            return get_peft_model(model, cfg)
-        return model
+    @staticmethod
+    def _add_lora(model: Any, lora: LoraSpec) -> Any:
+        from peft import LoraConfig, get_peft_model
+
+        target: Any = lora.target_modules
+        extra: dict[str, Any] = {}
+        if lora.layers is not None:
+            n = int(model.config.num_hidden_layers)
+            extra["layers_to_transform"] = list(range(max(n - lora.layers, 0), n))
+            if isinstance(target, str):  # peft needs names with layers_to_transform
+                target = sorted(
+                    {
+                        name.rsplit(".", 1)[-1]
+                        for name, mod in model.named_modules()
+                        if isinstance(mod, torch.nn.Linear) and ".layers." in name
+                    }
+                )
+        cfg = LoraConfig(
+            r=lora.r,
+            lora_alpha=lora.alpha,
+            lora_dropout=lora.dropout,
+            target_modules=target if isinstance(target, str) else list(target),
+            task_type="CAUSAL_LM",
+            **extra,
+        )
+        return get_peft_model(model, cfg)
+
+    def merge_adapter(self) -> None:
+        """Fold the LoRA adapter into the base weights and start a fresh (zero) adapter.
+
+        After a LoRA warm start this makes the warm-started model the base, so the RL
+        stage's KL reference is the base with the adapter switched off
+        (:meth:`reference_logprobs`) instead of a second copy of the model.
+        """
+        if not self.is_peft or self.lora_spec is None:
+            return
+        base = self.model.merge_and_unload()
+        self.model = self._add_lora(base, self.lora_spec)
+        self.model.eval()
 
     def _eos_ids(self) -> list[int]:
         ids: set[int] = set()
@@ -324,44 +299,68 @@ class HFPolicy:
         mix = (self.seed * 1_000_003 + sid) * 1_000_033 + state.dialogue_id * 1009
         return (mix + state.turn_index) % (2**63 - 1)
 
+    def _render(self, messages: list[dict[str, str]], gen: bool) -> str:
+        out = self.tokenizer.apply_chat_template(
+            messages, tokenize=False, add_generation_prompt=gen
+        )
+        return str(out)
+
+    def _spec(self) -> DecodeSpec:
+        pad = self.tokenizer.pad_token_id
+        return DecodeSpec(self.eos_ids, pad, self.temperature, self.top_p, *self._model_kw)
+
     async def aact(self, states: list[DialogueState]) -> list[str]:
-        """One raw agent output per state, from one batched decode (run in a worker thread)."""
+        """One raw agent output per state, from one batched, session-cached decode (run in a
+        worker thread). Records ``prompt_ids``/``token_ids``/``logprobs`` in
+        ``state.extra["turn_meta"]`` (copied into ``Turn.policy_meta`` by the runner)."""
         if not states:
             return []
-        prompts = [chat_messages(s.system_prompt, s.messages) for s in states]
-        seeds = [self.row_seed(s) for s in states]
-        gens = await asyncio.to_thread(self._generate_safe, prompts, seeds)
-        out = []
-        for state, gen in zip(states, gens, strict=True):
-            if gen is None:
-                state.extra["policy_failure"] = self.stats.failures[-1]
-                out.append("")
-                continue
-            out.append(gen.text)
-            # copied into Turn.policy_meta by the runner (stopped=False: cut at max_new_tokens)
-            state.extra["turn_meta"] = {"new_tokens": len(gen.token_ids), "stopped": gen.stopped}
-        return out
+        return await asyncio.to_thread(self._act, states)
 
-    def _generate_safe(
-        self, prompts: list[list[dict[str, str]]], seeds: list[int]
-    ) -> list[Generation | None]:
-        """:meth:`generate` that halves the batch on out-of-memory and never raises."""
+    def _act(self, states: list[DialogueState]) -> list[str]:
+        t0 = time.perf_counter()
+        rows = [
+            self.book.prepare(
+                s.dialogue_id, s.turn_index, chat_messages(s.system_prompt, s.messages)
+            )
+            for s in states
+        ]
+        seeds = [self.row_seed(s) for s in states]
         try:
-            return list(self.generate(prompts, seeds=seeds))
-        except torch.cuda.OutOfMemoryError as exc:
-            if len(prompts) == 1:
-                self.stats.failures.append(f"out of memory: {exc}")
-                return [None]
-            if self.device.type == "cuda":
-                torch.cuda.empty_cache()
-            h = len(prompts) // 2
-            return self._generate_safe(prompts[:h], seeds[:h]) + self._generate_safe(
-                prompts[h:], seeds[h:]
+            outs: list[Any] = decode_sessions(
+                self.model,
+                self._spec(),
+                rows,
+                seeds,
+                max_new=self.max_new_tokens,
+                device=self.device,
             )
         except Exception as exc:  # noqa: BLE001 - contract: report, do not raise
             log.exception("generation failed")
             self.stats.failures.append(f"{type(exc).__name__}: {exc}")
-            return [None] * len(prompts)
+            outs = [None] * len(rows)
+        texts = []
+        for state, row, out in zip(states, rows, outs, strict=True):
+            if out is None:
+                state.extra["policy_failure"] = self.stats.failures[-1]
+                texts.append("")
+                continue
+            texts.append(str(self.tokenizer.decode(out.token_ids, skip_special_tokens=True)))
+            state.extra["turn_meta"] = {
+                "new_tokens": len(out.token_ids),
+                "stopped": out.stopped,
+                "prompt_ids": row.prompt_ids,
+                "token_ids": out.token_ids,
+                "logprobs": [round(x, 6) for x in out.logprobs],
+            }
+        self.book.commit(rows, outs, texts)
+        st = self.stats
+        st.calls += 1
+        st.rows += len(rows)
+        st.prompt_tokens += sum(len(r.pending) for r in rows)
+        st.new_tokens += sum(len(o.token_ids) for o in outs if o is not None)
+        st.seconds += time.perf_counter() - t0
+        return texts
 
     def generate(
         self,
@@ -412,89 +411,112 @@ class HFPolicy:
         return Generation(text, ids, lps[:keep].tolist(), n_prompt, end is not None)
 
     # ------------------------------------------------------------------ training support
-    def forward_logits(self, batch: Any) -> torch.Tensor:
-        """Logits (B, L, V) for a padded batch with ``input_ids`` and ``attention_mask``.
-
-        Position ids come from the attention mask, so left and right padding agree.
-        """
-        ids = _field(batch, "input_ids").to(self.device)
-        mask = _field(batch, "attention_mask").to(self.device)
-        pos = (mask.long().cumsum(-1) - 1).clamp(min=0)
-        return self.model(
-            input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=False
-        ).logits
-
     def token_logprobs_and_entropy(
         self, batch: Any, *, temperature: float = 1.0, entropy_grad: bool = False
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-token log-probs and entropies of a padded batch.
+        """Log-probs and entropies of every token of a padded batch.
 
         Args:
-            batch: mapping or object with ``input_ids`` (B, L) and ``attention_mask`` (B, L)
-                (e.g. :class:`interactcs.train.sequences.SequenceBatch`).
-            temperature: logits are divided by it (match the rollout temperature).
-            entropy_grad: keep the graph for the entropy (off: detached, cheaper).
+            batch: mapping or object with ``input_ids`` (B, L) and ``attention_mask`` (B, L).
 
         Returns:
             ``logprobs`` (B, L): ``[:, t] = log p(input_ids[:, t] | input_ids[:, :t])``, 0 at
-            each row's first real token and at padding; carries grad. ``entropy`` (B, L): entropy of the
-            distribution that predicted token t (same alignment, 0 at 0 / padding), fp32.
+            each row's first real token and at padding, with grad; ``entropy`` (B, L).
         """
-        lp, ent = self._logprobs(batch, temperature, entropy=True, entropy_grad=entropy_grad)
+        ids = _field(batch, "input_ids").to(self.device)
+        mask = _field(batch, "attention_mask").to(self.device)
+        lp, ent = selected_logprobs(
+            self.model, ids, mask, mask.bool(), temperature=temperature, entropy_grad=entropy_grad
+        )
         assert ent is not None
         return lp, ent
 
     def token_logprobs(self, batch: Any, *, temperature: float = 1.0) -> torch.Tensor:
         """``(B, L)`` per-token log-probs (see :meth:`token_logprobs_and_entropy`), with grad."""
-        return self._logprobs(batch, temperature, entropy=False, entropy_grad=False)[0]
+        ids = _field(batch, "input_ids").to(self.device)
+        mask = _field(batch, "attention_mask").to(self.device)
+        lp, _ = selected_logprobs(
+            self.model, ids, mask, mask.bool(), temperature=temperature, entropy=False
+        )
+        return lp
 
     def encode(self, trajectories: list[Any], first_rows: Any) -> PolicyBatch:
         """``TrainablePolicy.encode``: one row per dialogue; units are tokens.
 
+        Trajectories rolled out by this class carry their token records: the rows are then
+        exactly the consumed and sampled ids, and ``tensors["behaviour_logprobs"]`` holds
+        the log-prob each sampled token had at sampling (the PPO "old" policy, no
+        recomputation). Other trajectories (a teacher's, loaded files) are rendered with the
+        chat template and re-tokenised
+        (:func:`~interactcs.policies.hf_sequences.build_sequences`).
+
         Args:
-            trajectories: B finished dialogues (chat rebuilt by
-                :func:`~interactcs.policies.hf_sequences.build_sequences`, truncated to
-                ``self.max_seq_len`` when set).
+            trajectories: B finished dialogues (truncated to ``self.max_seq_len`` when set).
             first_rows: (B,) flat turn row of each dialogue's first agent turn.
 
         Returns:
-            ``PolicyBatch`` with tensors ``input_ids``/``attention_mask`` (B, L), ``mask``
-            (B, L) float = agent tokens, ``token_turn`` (B, L) = ``first_rows[b]`` + agent
-            turn index, -1 elsewhere. All on CPU.
+            ``PolicyBatch`` with tensors ``input_ids``/``attention_mask`` (B, L) (right
+            padding) [+ ``behaviour_logprobs`` (B, L)], ``mask`` (B, L) float = agent
+            tokens, ``token_turn`` (B, L) = ``first_rows[b]`` + agent turn, -1 elsewhere.
         """
-        seq = build_sequences(self.tokenizer, trajectories, max_len=self.max_seq_len)
+        tensors: dict[str, Any] = {}
+        if trajectories and all(has_token_records(t) for t in trajectories):
+            pad = int(self.tokenizer.pad_token_id)
+            seq, old = sequences_from_records(trajectories, pad_id=pad, max_len=self.max_seq_len)
+            tensors["behaviour_logprobs"] = old
+        else:
+            seq = build_sequences(self.tokenizer, trajectories, max_len=self.max_seq_len)
         rows = torch.as_tensor([int(r) for r in first_rows], dtype=torch.long)[:, None]
         token_turn = torch.where(seq.turn_index >= 0, seq.turn_index + rows, -1)
-        tensors = {"input_ids": seq.input_ids, "attention_mask": seq.attention_mask}
+        tensors |= {"input_ids": seq.input_ids, "attention_mask": seq.attention_mask}
         return PolicyBatch(tensors, seq.agent_mask.float(), token_turn)
 
-    def logprobs(self, batch: PolicyBatch) -> tuple[torch.Tensor, torch.Tensor]:
-        """``TrainablePolicy.logprobs``: (B, L) token log-probs and entropies, differentiable,
-        on the batch's device, at the rollout temperature (1 when greedy)."""
+    def _select_logprobs(
+        self, batch: PolicyBatch, *, entropy_grad: bool
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        ids = _field(batch.tensors, "input_ids")
+        attn = _field(batch.tensors, "attention_mask")
+        width = int(attn.sum(-1).max().item()) if attn.numel() else 0  # right padding: trim
+        width = max(width, 1)
         temp = self.temperature if self.temperature > 0 else 1.0
-        lp, ent = self.token_logprobs_and_entropy(
-            batch.tensors, temperature=temp, entropy_grad=True
+        lp, ent = selected_logprobs(
+            self.model,
+            ids[:, :width].to(self.device),
+            attn[:, :width].to(self.device),
+            (batch.mask[:, :width] > 0).to(self.device),
+            temperature=temp,
+            entropy_grad=entropy_grad,
         )
+        assert ent is not None
+        pad = batch.mask.size(1) - width
+        if pad > 0:
+            lp = torch.nn.functional.pad(lp, (0, pad))
+            ent = torch.nn.functional.pad(ent, (0, pad))
         return lp.to(batch.mask.device), ent.to(batch.mask.device)
 
-    def _logprobs(
-        self, batch: Any, temperature: float, *, entropy: bool, entropy_grad: bool
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        ids = _field(batch, "input_ids").to(self.device)
-        mask = _field(batch, "attention_mask").to(self.device).bool()
-        valid = mask[:, 1:] & mask[:, :-1]  # a real token with a real predecessor
-        logits = self.forward_logits(batch)[:, :-1].float()  # predicts tokens 1..L-1
-        if temperature != 1.0:
-            logits = logits / temperature
-        lse = torch.logsumexp(logits, dim=-1)  # (B, L-1)
-        lp = (logits.gather(-1, ids[:, 1:, None]).squeeze(-1) - lse).masked_fill(~valid, 0.0)
-        lp = torch.cat([torch.zeros_like(lp[:, :1]), lp], dim=1)
-        if not entropy:
-            return lp, None
-        with torch.set_grad_enabled(entropy_grad and torch.is_grad_enabled()):
-            ent = (lse - (logits.softmax(-1) * logits).sum(-1)).masked_fill(~valid, 0.0)
-            ent = torch.cat([torch.zeros_like(ent[:, :1]), ent], dim=1)
-        return lp, ent if entropy_grad else ent.detach()
+    def logprobs(self, batch: PolicyBatch) -> tuple[torch.Tensor, torch.Tensor]:
+        """``TrainablePolicy.logprobs``: (B, L) log-probs and entropies of the agent tokens
+        (0 elsewhere), differentiable, at the rollout temperature (1 when greedy)."""
+        return self._select_logprobs(batch, entropy_grad=torch.is_grad_enabled())
+
+    @property
+    def has_adapter_reference(self) -> bool:
+        """Whether :meth:`reference_logprobs` can switch the LoRA adapter off instead of
+        keeping a frozen copy of the model."""
+        return self.is_peft
+
+    @torch.no_grad()
+    def reference_logprobs(self, batch: PolicyBatch) -> torch.Tensor:
+        """(B, L) log-probs of the base model (adapter off): the KL reference of a LoRA run
+        whose warm start was merged into the base (:meth:`merge_adapter`)."""
+        with self.model.disable_adapter():
+            return self._select_logprobs(batch, entropy_grad=False)[0]
+
+    def make_critic(self) -> Any:
+        """Value head for ``algo=gae`` (token-level PPO), see :class:`HFCritic`."""
+        from interactcs.policies.hf_value import HFCritic
+
+        return HFCritic(self)
 
 
 @POLICIES.register("hf")

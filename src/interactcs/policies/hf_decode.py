@@ -145,7 +145,8 @@ def sample_next(
     return tokens, logp.gather(-1, tokens[:, None]).squeeze(-1)
 
 
-def _cache_of(out: Any, spec: DecodeSpec) -> Any:
+def cache_of(out: Any, spec: DecodeSpec) -> Any:
+    """The KV cache of a model output (``cache`` in transformers 5, else ``past_key_values``)."""
     return getattr(out, spec.cache_kw, None) or getattr(out, "past_key_values", None)
 
 
@@ -157,43 +158,39 @@ def _prefill(
     kw: dict[str, Any] = dict(spec.extra_prefill)
     if prefix is not None:  # shared prefix: run once, copy its cache to every row
         out = model(input_ids=prefix, use_cache=True, **spec.extra_prefill)
-        cache = _cache_of(out, spec)
+        cache = cache_of(out, spec)
         cache.batch_repeat_interleave(ids.size(0))
         kw[spec.cache_kw] = cache
     out = model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True, **kw)
-    return out.logits[:, -1, :], _cache_of(out, spec), pos
+    return out.logits[:, -1, :], cache_of(out, spec), pos
 
 
-@torch.no_grad()
-def decode_batch(
+def decode_loop(
     model: Any,
     spec: DecodeSpec,
-    prefix: torch.Tensor | None,
-    ids: torch.Tensor,
+    logits: torch.Tensor,
+    cache: Any,
     mask: torch.Tensor,
-    seeds: Sequence[int],
+    next_pos: torch.Tensor,
+    uniforms: torch.Tensor,
     *,
     max_new: int,
-) -> tuple[torch.Tensor, torch.Tensor, int]:
-    """KV-cached decode loop over a batch laid out by :func:`layout_batch`.
+) -> tuple[torch.Tensor, torch.Tensor, Any, torch.Tensor]:
+    """Sample up to ``max_new`` tokens per row after a prefill.
 
     Args:
-        model: a causal LM (``transformers`` forward signature).
-        spec: :class:`DecodeSpec`.
-        prefix, ids, mask: from :func:`layout_batch`.
-        seeds: one sampling seed per row.
-        max_new: token cap.
+        logits: (B, V) next-token logits from the prefill.
+        cache: the prefill's KV cache; mask: (B, S) its attention mask.
+        next_pos: (B, 1) position id of the first new token.
+        uniforms: (B, >= max_new) pre-drawn uniforms, one column per step.
 
     Returns:
-        new tokens (B, T) on CPU (pad after a row's eos), their log-probs (B, T), steps T.
+        tokens (B, T) on CPU (pad after a row's eos), their log-probs (B, T), the cache and
+        mask after the loop. Tokens 0..T-2 were fed to the model (the cache holds them);
+        the last sampled token never is.
     """
-    device = ids.device
-    gens = [torch.Generator().manual_seed(int(s)) for s in seeds]
-    uniforms = torch.stack([torch.rand(max(max_new, 1), generator=g) for g in gens]).to(device)
-    eos = torch.tensor(spec.eos_ids, device=device)
-    logits, cache, pos = _prefill(model, spec, prefix, ids, mask)
-    next_pos = pos[:, -1:] + 1
-    done = torch.zeros(ids.size(0), dtype=torch.bool, device=device)
+    eos = torch.tensor(spec.eos_ids, device=mask.device)
+    done = torch.zeros(mask.size(0), dtype=torch.bool, device=mask.device)
     tokens: list[torch.Tensor] = []
     logps: list[torch.Tensor] = []
     for step in range(max_new):
@@ -212,10 +209,42 @@ def decode_batch(
             use_cache=True,
             **{spec.cache_kw: cache},
         )
-        cache = _cache_of(out, spec)
+        cache = cache_of(out, spec)
         logits = out.logits[:, -1, :]
         next_pos = next_pos + 1
     if not tokens:
-        empty = torch.zeros(ids.size(0), 0)
-        return empty.long(), empty, 0
-    return torch.stack(tokens, 1).cpu(), torch.stack(logps, 1).float().cpu(), len(tokens)
+        empty = torch.zeros(mask.size(0), 0)
+        return empty.long(), empty, cache, mask
+    return torch.stack(tokens, 1).cpu(), torch.stack(logps, 1).float().cpu(), cache, mask
+
+
+@torch.no_grad()
+def decode_batch(
+    model: Any,
+    spec: DecodeSpec,
+    prefix: torch.Tensor | None,
+    ids: torch.Tensor,
+    mask: torch.Tensor,
+    seeds: Sequence[int],
+    *,
+    max_new: int,
+) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """KV-cached decode of a batch laid out by :func:`layout_batch` (no state kept).
+
+    Args:
+        model: a causal LM (``transformers`` forward signature).
+        spec: :class:`DecodeSpec`.
+        prefix, ids, mask: from :func:`layout_batch`.
+        seeds: one sampling seed per row.
+        max_new: token cap.
+
+    Returns:
+        new tokens (B, T) on CPU (pad after a row's eos), their log-probs (B, T), steps T.
+    """
+    gens = [torch.Generator().manual_seed(int(s)) for s in seeds]
+    uniforms = torch.stack([torch.rand(max(max_new, 1), generator=g) for g in gens])
+    logits, cache, pos = _prefill(model, spec, prefix, ids, mask)
+    tokens, logps, _, _ = decode_loop(
+        model, spec, logits, cache, mask, pos[:, -1:] + 1, uniforms.to(ids.device), max_new=max_new
+    )
+    return tokens, logps, tokens.size(1)

@@ -323,3 +323,48 @@ def turn_values_to_tokens(
     idx = turn_index.clamp(min=0, max=values.size(1) - 1)
     out = values.gather(1, idx)
     return out.masked_fill(turn_index < 0, 0.0)
+
+
+def has_token_records(traj: Trajectory) -> bool:
+    """Whether every agent turn of ``traj`` carries the ids its rollout sampled
+    (``policy_meta["prompt_ids"]``/``["token_ids"]``/``["logprobs"]``, written by
+    :mod:`interactcs.policies.hf_sessions`)."""
+    return bool(traj.turns) and all(
+        "token_ids" in t.policy_meta and "prompt_ids" in t.policy_meta for t in traj.turns
+    )
+
+
+def sequences_from_records(
+    trajectories: Sequence[Trajectory], *, pad_id: int, max_len: int | None = None
+) -> tuple[SequenceBatch, torch.Tensor]:
+    """Training sequences made of exactly the token ids the rollout consumed and sampled.
+
+    Row layout: ``prompt_ids₀ token_ids₀ prompt_ids₁ token_ids₁ …``; ``agent_mask`` is 1 on
+    the sampled ids; no text is re-tokenised.
+
+    Returns:
+        The :class:`SequenceBatch` (right padding) and ``behaviour`` (B, L) float: the
+        log-prob each sampled token had when it was sampled (0 elsewhere).
+    """
+    chats: list[TokenizedChat] = []
+    behaviour: list[list[float]] = []
+    for traj in trajectories:
+        ids: list[int] = []
+        mask: list[int] = []
+        turn: list[int] = []
+        lps: list[float] = []
+        for k, t in enumerate(traj.turns):
+            prompt, sampled = t.policy_meta["prompt_ids"], t.policy_meta["token_ids"]
+            recorded = t.policy_meta.get("logprobs") or [0.0] * len(sampled)
+            ids += list(prompt) + list(sampled)
+            mask += [0] * len(prompt) + [1] * len(sampled)
+            turn += [-1] * len(prompt) + [k] * len(sampled)
+            lps += [0.0] * len(prompt) + [float(x) for x in recorded]
+        chats.append(TokenizedChat(ids, mask, turn, len(traj.turns)))
+        behaviour.append(lps)
+    batch = collate(chats, pad_id=pad_id, max_len=max_len)
+    old = torch.zeros(batch.input_ids.shape, dtype=torch.float32)
+    for i, lps in enumerate(behaviour):
+        n = min(len(lps), old.size(1))
+        old[i, :n] = torch.tensor(lps[:n])
+    return batch, old

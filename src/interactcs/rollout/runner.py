@@ -49,6 +49,7 @@ async def arun_dialogues(
     max_live: int | None = None,
     on_done: OnDone | None = None,
     progress: Callable[[int], Any] | None = None,
+    prompt_style: str | None = None,
 ) -> list[Trajectory]:
     """Run one dialogue per scenario and return the trajectories in input order.
 
@@ -63,7 +64,10 @@ async def arun_dialogues(
         max_live: most dialogues in flight at once (None = all).
         on_done: called with each trajectory as soon as it finishes (append-only logs).
         progress: called with the number of dialogues that just finished.
+        prompt_style: agent prompt style (``full``/``compact``); default: the policy's
+            ``prompt_style`` attribute, else ``full``.
     """
+    style = prompt_style or getattr(policy, "prompt_style", None) or "full"
     seeds = list(seeds)
     group_list = list(groups) if groups is not None else [None] * len(scenarios)
     if len(seeds) != len(scenarios) or len(group_list) != len(scenarios):
@@ -90,7 +94,7 @@ async def arun_dialogues(
         fresh: list[_Slot] = []
         while pending and len(live) + len(fresh) < cap:
             i = pending.pop()
-            env = ServiceEnv(simulator, max_turns=max_turns, costs=costs)
+            env = ServiceEnv(simulator, max_turns=max_turns, costs=costs, prompt_style=style)
             fresh.append(_Slot(i, env, seeds[i], group_list[i]))
         if fresh:
             await asyncio.gather(*(s.env.areset(scenarios[s.idx], seed=s.seed) for s in fresh))

@@ -1,4 +1,8 @@
-"""Append-only JSONL logs, flushed line by line so nothing is lost if a run dies."""
+"""Append-only JSONL logs, flushed line by line so nothing is lost if a run dies.
+
+A run killed mid-write (``kill -9``) can leave a partial last line; :func:`recover_jsonl`
+reads what was finished and cuts the partial line off, so a resumed run appends cleanly.
+"""
 
 from __future__ import annotations
 
@@ -63,6 +67,44 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
             if i == len(lines) - 1:
                 break
             raise ValueError(f"{path}: line {i + 1} is not valid JSON") from None
+    return rows
+
+
+def recover_jsonl(path: str | Path) -> list[dict[str, Any]]:
+    """Rows of an append-only JSONL file, repairing a partial last line left by a killed writer.
+
+    A last line without its newline is kept (and its newline added) when it is a whole JSON
+    object, else cut off, so the file ends on a complete line and appending is safe. A missing
+    file gives no rows.
+
+    Raises:
+        ValueError: a line other than the last is not valid JSON (the file is not ours).
+    """
+    path = Path(path)
+    if not path.exists():
+        return []
+    data = path.read_bytes()
+    body, _, tail = data.rpartition(b"\n")
+    rows: list[dict[str, Any]] = []
+    for i, line in enumerate(body.split(b"\n")):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                raise ValueError(f"{path}: line {i + 1} is not valid JSON") from None
+    keep = len(data) - len(tail)  # through the last newline
+    if tail.strip():
+        try:
+            rows.append(json.loads(tail))
+        except json.JSONDecodeError:  # cut by a kill mid-write: drop it
+            with path.open("r+b") as fh:
+                fh.truncate(keep)
+            return rows
+        with path.open("ab") as fh:
+            fh.write(b"\n")
+    elif tail:
+        with path.open("r+b") as fh:
+            fh.truncate(keep)
     return rows
 
 

@@ -72,11 +72,21 @@ def build_policy(cfg: TrainConfig) -> TrainablePolicy:
     if pack is not None and not pack.is_fds and cfg.policy == "act":
         kw["pack"] = pack.ref
     if cfg.policy.startswith("hf:"):
-        kw.update(max_new_tokens=cfg.max_new_tokens, lora=cfg.lora)
+        kw.update(hf_kwargs(cfg))
     policy = make_policy(cfg.policy, **kw)
     if not isinstance(policy, TrainablePolicy):
         raise ValueError(f"policy {cfg.policy!r} is not trainable; use act or hf:PATH")
     return policy
+
+
+def hf_kwargs(cfg: TrainConfig) -> dict[str, Any]:
+    """Keyword arguments of an ``hf:`` policy built from ``cfg`` (token cap, LoRA, prompt)."""
+    from interactcs.policies.hf_common import LoraSpec
+
+    lora = (
+        LoraSpec(r=cfg.lora_r, alpha=2 * cfg.lora_r, layers=cfg.lora_layers) if cfg.lora else None
+    )
+    return {"max_new_tokens": cfg.max_new_tokens, "lora": lora, "prompt_style": cfg.prompt_style}
 
 
 def build_simulator(cfg: TrainConfig) -> Any:
@@ -127,12 +137,25 @@ def build_costs(cfg: TrainConfig) -> CostSpec:
 
 
 def build_controllers(cfg: TrainConfig) -> MultiController:
-    """One λ controller per cost type, all of kind ``cfg.controller.name``."""
+    """One λ controller per cost type, all of kind ``cfg.controller.name``.
+
+    ``controller.init`` is the λ of training step 1 (the λ the first step's advantages use)
+    for ``gradient``, ``pid`` (also its starting integral, so a zero error keeps λ there)
+    and ``release``; ``none`` runs at 0 and ``fixed`` at ``fixed_value``. ``lambda_max``
+    caps every kind that moves λ.
+
+    ``release`` follows the public release (:class:`~interactcs.algo.controllers.
+    ReleaseController`): an update per 128 dialogues, fed by
+    ``MultiController.update_from_dialogues``. An ``init`` the config does not set means the
+    release's λ_0 = 0.7; target rate 0.27 and r̃_0 = 0.28 are the release's too, read from
+    ``controller.target`` / ``smoothed_init`` / ``window`` when the config has such fields.
+    """
     c = cfg.controller
+    init = 1.0 if c.init is None else float(c.init)
     kwargs: dict[str, Any] = {
         "none": {},
         "fixed": {"value": c.fixed_value},
-        "gradient": {"lr": c.lr, "lambda_max": c.lambda_max, "lambda_init": c.init},
+        "gradient": {"lr": c.lr, "lambda_max": c.lambda_max, "lambda_init": init},
         "pid": {
             "kp": c.kp,
             "ki": c.ki,
@@ -141,10 +164,17 @@ def build_controllers(cfg: TrainConfig) -> MultiController:
             "p_ema_alpha": c.ema_p,
             "d_ema_alpha": c.ema_d,
             "lambda_max": c.lambda_max,
-            "integral_init": c.init,
+            "integral_init": init,
+            "lambda_init": init,
         },
-        "release": {},
+        "release": {"lambda_max": c.lambda_max},
     }[c.name]
+    if c.name == "release":
+        if "init" in c.model_fields_set and c.init is not None:  # else the release's 0.7
+            kwargs["lambda_init"] = float(c.init)
+        for key in ("target", "smoothed_init", "window"):  # optional ControllerConfig fields
+            if getattr(c, key, None) is not None:
+                kwargs[key] = getattr(c, key)
     return MultiController(
         {name: make_controller(c.name, budget=b, **kwargs) for name, b in cfg.budgets.items()}
     )

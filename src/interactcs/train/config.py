@@ -15,11 +15,56 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 
 class ConfigError(ValueError):
     """A config value is wrong; the message says which field and how to fix it."""
+
+
+PRESETS_DIR = Path(__file__).with_name("presets")
+
+
+def presets() -> list[str]:
+    """Names of the shipped presets (``interactcs train --preset NAME``)."""
+    return sorted(p.stem for p in PRESETS_DIR.glob("*.yaml"))
+
+
+def preset_path(name: str) -> Path:
+    path = PRESETS_DIR / f"{name}.yaml"
+    if not path.is_file():
+        raise ConfigError(f"unknown preset {name!r}; choose one of: {', '.join(presets())}")
+    return path
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        loaded = yaml.safe_load(path.read_text()) or {}
+    except OSError as exc:
+        raise ConfigError(f"{path}: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}:{where} is not valid YAML") from None
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return loaded
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> None:
+    """Deep-merge ``extra`` into ``base`` (mappings merge, other values replace)."""
+    for k, v in extra.items():
+        if isinstance(v, dict) and isinstance(base.get(k), dict):
+            _merge(base[k], v)
+        else:
+            base[k] = v
 
 
 class ControllerConfig(BaseModel):
@@ -33,7 +78,7 @@ class ControllerConfig(BaseModel):
     init: float = Field(
         1.0,
         ge=0,
-        description="initial λ (PID: starting integral; starting near the equilibrium avoids the first overshoot)",
+        description="λ of step 1 (PID: also the starting integral; starting near the equilibrium avoids the first overshoot; release: 0.7 when unset)",
     )
     fixed_value: float = Field(1.0, ge=0, description="λ for name=fixed")
     lr: float = Field(0.5, gt=0, description="step size of name=gradient")
@@ -57,6 +102,18 @@ class SftConfig(BaseModel):
     enabled: Literal["auto", "on", "off"] = Field(
         "auto", description="auto/on = warm start before RL; off = RL from scratch"
     )
+    teacher: str = Field(
+        "rule",
+        description="policy whose dialogues are imitated; several with weights: "
+        "'rule:0.6,always-voucher:sop:0.4' (fractions of `dialogues`)",
+    )
+
+    @field_validator("enabled", mode="before")
+    @classmethod
+    def _yaml_bool(cls, v: Any) -> Any:
+        """YAML reads ``on``/``off`` as booleans; accept them."""
+        return {True: "on", False: "off"}.get(v, v) if isinstance(v, bool) else v
+
     dialogues: int = Field(512, ge=1, description="rule-agent dialogues to imitate")
     epochs: int = Field(
         4, ge=1, description="few epochs on purpose: the warm start keeps some entropy for RL"
@@ -89,8 +146,17 @@ class TrainConfig(BaseModel):
     max_turns: int = Field(15, ge=1, description="agent-turn cap per dialogue")
 
     # policy
-    policy: str = Field("act", description="act | hf:PATH_OR_NAME")
+    policy: str = Field(
+        "act", description="act | hf:PATH_OR_NAME | smollm2 (= hf:smollm2) | hf:FILE.gguf"
+    )
     lora: bool = Field(False, description="train a LoRA adapter instead of all weights (hf: only)")
+    lora_r: int = Field(16, ge=1, description="LoRA rank (alpha = 2·r)")
+    lora_layers: int | None = Field(
+        None, ge=1, description="adapt only the top N decoder layers (faster backward; None = all)"
+    )
+    prompt_style: Literal["full", "compact"] = Field(
+        "full", description="agent system prompt of FDS scenarios: full or compact (small LMs)"
+    )
     max_new_tokens: int = Field(96, ge=1, description="tokens generated per agent turn (hf: only)")
     temperature: float = Field(1.0, gt=0, description="rollout sampling temperature")
     sft: SftConfig = Field(default_factory=SftConfig)
@@ -145,6 +211,12 @@ class TrainConfig(BaseModel):
     )
     loss_agg: Literal["token-mean", "seq-mean"] = Field("token-mean")
     value_coef: float = Field(0.5, ge=0, description="critic loss weight (algo=gae)")
+    micro_batch_tokens: int = Field(
+        8192,
+        ge=1,
+        description="most padded tokens (rows × longest row) in one forward; gradients "
+        "accumulate over micro-batches, so memory does not grow with the batch (hf: policies)",
+    )
 
     # bookkeeping
     seed: int = Field(0)
@@ -158,6 +230,18 @@ class TrainConfig(BaseModel):
     out: str | None = Field(
         None, description="run folder (default runs/<scene>__<algo>__<seed>__<time>)"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _policy_alias(cls, data: Any) -> Any:
+        """``smollm2`` / ``x.gguf`` mean ``hf:`` on that model."""
+        from interactcs.models import NAMED_MODELS
+
+        if isinstance(data, dict):
+            pol = data.get("policy")
+            if isinstance(pol, str) and (pol in NAMED_MODELS or pol.endswith(".gguf")):
+                data = {**data, "policy": f"hf:{pol}"}
+        return data
 
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:
@@ -224,15 +308,19 @@ class TrainConfig(BaseModel):
 
     @classmethod
     def load(
-        cls, path: str | Path | None = None, overrides: list[str] | None = None
+        cls,
+        path: str | Path | None = None,
+        overrides: list[str] | None = None,
+        *,
+        preset: str | None = None,
     ) -> TrainConfig:
-        """Read YAML (optional) and apply ``key=value`` / ``a.b=value`` overrides (YAML-parsed)."""
+        """Read a preset (optional), then YAML (optional, merged over it), then apply
+        ``key=value`` / ``a.b=value`` overrides (YAML-parsed)."""
         data: dict[str, Any] = {}
+        if preset is not None:
+            data = _read_yaml(preset_path(preset))
         if path is not None:
-            loaded = yaml.safe_load(Path(path).read_text()) or {}
-            if not isinstance(loaded, dict):
-                raise ConfigError(f"{path}: expected a mapping at the top level")
-            data = loaded
+            _merge(data, _read_yaml(Path(path)))
         for item in overrides or []:
             key, sep, raw = item.partition("=")
             if not sep:

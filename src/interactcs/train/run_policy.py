@@ -7,6 +7,7 @@ from typing import Any
 
 from interactcs.policies.base import Policy
 from interactcs.train.checkpoint import latest_checkpoint
+from interactcs.train.components import hf_kwargs
 from interactcs.train.config import TrainConfig
 
 
@@ -28,9 +29,16 @@ def load_run_policy(run_dir: str | Path, *, which: str = "latest", **kwargs: Any
             raise FileNotFoundError(f"{run_dir} has no checkpoint yet")
         policy_dir = ckpt / "policy"
     kw: dict[str, Any] = {"seed": int(kwargs.get("seed", cfg.seed)), "temperature": cfg.temperature}
+    spec = cfg.policy
     if cfg.policy.startswith("hf:"):
-        kw.update(max_new_tokens=cfg.max_new_tokens, lora=cfg.lora)
-    policy = make_policy(cfg.policy, **kw)
+        kw.update(hf_kwargs(cfg))
+        merged = run_dir / "checkpoints" / "reference"
+        if cfg.lora and (merged / "config.json").is_file() and which != "initial":
+            # a LoRA warm start was merged into this full model; RL adapters sit on top
+            spec = f"hf:{merged}"
+            if which == "reference":
+                return make_policy(spec, **kw)
+    policy = make_policy(spec, **kw)
     policy.load(policy_dir)  # type: ignore[attr-defined]
     policy.name = f"{run_dir.name}"  # type: ignore[misc]
     return policy

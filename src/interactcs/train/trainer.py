@@ -2,7 +2,8 @@
 
 Usage::
 
-    from interactcs.train.config import TrainConfig
+    from interactcs.train.cmpo_settings import advantage_config, loss_config
+from interactcs.train.config import TrainConfig
     from interactcs.train.trainer import Trainer
     Trainer(TrainConfig(steps=20)).run()
 
@@ -25,13 +26,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from interactcs.algo.advantages import AdvantageConfig, compute
-from interactcs.algo.losses import LossConfig
+from interactcs.algo.advantages import compute
 from interactcs.rewards.compose import from_trajectories
 from interactcs.rollout.metrics import headline
 from interactcs.rollout.runner import run_dialogues
 from interactcs.rollout.writer import JsonlWriter, write_json
 from interactcs.train import checkpoint as ckpt
+from interactcs.train.cmpo_settings import advantage_config, loss_config
 from interactcs.train.components import (
     build_controllers,
     build_costs,
@@ -71,6 +72,8 @@ class Trainer:
         self.run_dir = Path(run_dir or run_dir_for(cfg))
         self.resume = resume
         self.progress = progress
+        #: optional ``callback(done, total, nll)`` for the warm start's progress
+        self.progress_sft: Any = None
         torch.manual_seed(cfg.seed)
         np.random.seed(cfg.seed % (2**32))
         self.train_set, self.heldout = load_splits(cfg)
@@ -101,34 +104,22 @@ class Trainer:
         """Behaviour-cloning warm start on SOP rule-agent dialogues (the paper's static stage).
 
         ``act`` imitates the rule agent's decisions mapped to its strategies
-        (:class:`~interactcs.policies.act.RuleTeacher`); ``hf:`` imitates the rule agent's text.
-        Returns whether it ran.
+        (:class:`~interactcs.policies.act.RuleTeacher`); ``hf:`` imitates the text of the
+        teacher policies of ``sft.teacher`` (rendered with the policy's prompt style). A
+        LoRA warm start is then merged into the base weights and RL trains a fresh adapter,
+        so the KL reference is the adapter-off model. Returns whether it ran.
         """
         cfg = self.cfg
         if cfg.sft.enabled == "off":
             return False
-        from interactcs.train.warmstart import behaviour_clone
+        from interactcs.train.warmstart import behaviour_clone, teacher_dialogues
 
-        if cfg.policy.startswith("hf:"):
-            from interactcs.policies.factory import make_policy
-
-            teacher = make_policy("rule", seed=cfg.seed)
-        else:
-            from interactcs.policies.act import RuleTeacher
-
-            teacher = RuleTeacher(seed=cfg.seed)
-        scen = self.train_set[: cfg.sft.dialogues]
-        trajs = run_dialogues(
-            teacher,
-            self.simulator,
-            scen,
-            seeds=[cfg.seed + i for i in range(len(scen))],
-            max_turns=cfg.max_turns,
-        )
+        trajs = teacher_dialogues(cfg, self.train_set, self.simulator)
         with JsonlWriter(self.run_dir / "sft_data.jsonl") as w:
             for t in trajs:
                 w.write(t)
-        lr = cfg.sft.lr or (5e-4 if cfg.policy.startswith("hf:") else 1e-2)
+        hf = cfg.policy.startswith("hf:")
+        lr = cfg.sft.lr or (5e-4 if hf else 1e-2)
         behaviour_clone(
             self.policy,
             trajs,
@@ -137,7 +128,11 @@ class Trainer:
             batch_size=cfg.sft.batch_size,
             seed=cfg.seed,
             log_path=self.run_dir / "sft_metrics.jsonl",
+            micro_batch_tokens=cfg.micro_batch_tokens if hf else None,
+            progress=self.progress_sft,
         )
+        if hf and cfg.lora:
+            self.policy.merge_adapter()  # type: ignore[attr-defined]
         return True
 
     def _restore(self) -> None:
@@ -179,12 +174,14 @@ class Trainer:
         trajs = run_dialogues(
             self.policy, self.simulator, scen, seeds=seeds, groups=groups, max_turns=cfg.max_turns
         )
+        t0 = time.perf_counter()
         if self.judge is not None:
             by_id = {s.scenario_id: s for s in scen}
             stats = self.judge.judge(trajs, scenarios=by_id)
             self._judge_metrics = stats.as_metrics()
         else:
             self._judge_metrics = {}
+        self._judge_s = time.perf_counter() - t0
         return trajs
 
     def train_step(self, step: int) -> dict[str, Any]:
@@ -204,15 +201,7 @@ class Trainer:
             on = pb.token_turn >= 0
             turn_values[pb.token_turn[on].numpy()] = v[on].double().numpy()
             batch.values = turn_values
-        adv_cfg = AdvantageConfig(
-            use_outcome=cfg.use_outcome,
-            use_process=cfg.use_process,
-            use_cost=cfg.use_cost,
-            cost_mode=cfg.cost_mode,
-            outcome_coef=cfg.outcome_coef,
-            process_coef=cfg.process_coef,
-            process_std_floor=cfg.process_std_floor,
-        )
+        adv_cfg = advantage_config(cfg)
         out = compute(cfg.algo, batch, adv_cfg)
         self.policy.module.train()
         inputs: UpdateInputs = prepare_inputs(
@@ -221,13 +210,9 @@ class Trainer:
             pb,
             out.advantages,
             out.returns if self.critic is not None else None,
+            micro_batch_tokens=cfg.micro_batch_tokens,
         )
-        loss_cfg = LossConfig(
-            clip_low=cfg.clip,
-            agg=cfg.loss_agg if cfg.loss_agg == "token-mean" else "seq-mean-token-mean",
-            kl_coef=cfg.kl_coef,
-            entropy_coef=cfg.entropy_coef,
-        )
+        loss_cfg = loss_config(cfg)
         gen = torch.Generator().manual_seed(_step_seed(cfg.seed, step, 3))
         train_m = ppo_update(
             self.policy,
@@ -241,9 +226,12 @@ class Trainer:
             generator=gen,
             critic=self.critic,
             value_coef=cfg.value_coef,
+            micro_batch_tokens=cfg.micro_batch_tokens,
         )
         cost_est = batch.cost_estimates()
-        new_lams = self.controllers.update(cost_est)
+        new_lams = self.controllers.update_from_dialogues(
+            batch.dialogue_costs(), names=batch.cost_names
+        )
         dt = time.perf_counter() - t0
         head = headline(trajs)
         proc = batch.process[np.isfinite(batch.process)]
@@ -260,6 +248,8 @@ class Trainer:
             **self._judge_metrics,
             "perf/step_s": dt,
             "perf/rollout_s": t_roll,
+            "perf/judge_s": self._judge_s,
+            "perf/update_s": dt - t_roll,
             "perf/tokens_per_s": inputs.batch.num_units() * cfg.ppo_epochs / max(dt - t_roll, 1e-9),
         }
         for name in self.costs.names:
@@ -276,6 +266,11 @@ class Trainer:
         self._setup_optim()
         ref_dir = self.run_dir / "checkpoints" / "reference"
         if self.resume:
+            if self._merged_base(ref_dir):  # RL adapters sit on the merged warm start
+                from interactcs.train.run_policy import load_run_policy
+
+                self.policy = load_run_policy(self.run_dir, which="reference")  # type: ignore[assignment]
+                self._setup_optim()
             self.ref = self._load_reference(ref_dir)
             self._restore()
         else:
@@ -283,7 +278,9 @@ class Trainer:
             self.policy.save(self.run_dir / "checkpoints" / "initial")  # untrained
             if self._maybe_sft():
                 self._setup_optim()  # fresh optimiser state for the RL stage
-            self.policy.save(ref_dir)  # start of RL = KL reference
+            # start of RL = KL reference (a merged LoRA warm start is saved as a full model)
+            merged = self._merged_base(None)
+            self.policy.save(ref_dir, **({"merge_lora": True} if merged else {}))  # type: ignore[call-arg]
             self.ref = self._frozen_copy()
         logger = MetricsLogger(
             self.run_dir,
@@ -312,20 +309,39 @@ class Trainer:
             logger.close()
         return self.finish()
 
-    def _frozen_copy(self) -> Any:
-        ref = copy.deepcopy(self.policy)
-        for p in ref.module.parameters():
-            p.requires_grad_(False)
-        ref.module.eval()
-        return ref if self.cfg.kl_coef > 0 else None
+    def _merged_base(self, ref_dir: Path | None) -> bool:
+        """Whether RL trains a LoRA adapter on top of a merged warm start (hf: + lora + SFT)."""
+        cfg = self.cfg
+        if not (cfg.policy.startswith("hf:") and cfg.lora):
+            return False
+        if ref_dir is None:
+            return (self.run_dir / "sft_data.jsonl").exists()
+        return (ref_dir / "config.json").is_file()
 
-    def _load_reference(self, initial_dir: Path) -> Any:
+    def _frozen_copy(self) -> Any:
+        """The KL reference as a function of a PolicyBatch (None when kl_coef = 0): the
+        adapter-off pass of a LoRA policy, else a frozen copy of the policy."""
+        if self.cfg.kl_coef <= 0:
+            return None
+        if getattr(self.policy, "has_adapter_reference", False):
+            return self.policy.reference_logprobs  # type: ignore[attr-defined]
         ref = copy.deepcopy(self.policy)
-        ref.load(initial_dir)
         for p in ref.module.parameters():
             p.requires_grad_(False)
         ref.module.eval()
-        return ref if self.cfg.kl_coef > 0 else None
+        return lambda b: ref.logprobs(b)[0]
+
+    def _load_reference(self, ref_dir: Path) -> Any:
+        if self.cfg.kl_coef <= 0:
+            return None
+        if getattr(self.policy, "has_adapter_reference", False):
+            return self.policy.reference_logprobs  # type: ignore[attr-defined]
+        ref = copy.deepcopy(self.policy)
+        ref.load(ref_dir)
+        for p in ref.module.parameters():
+            p.requires_grad_(False)
+        ref.module.eval()
+        return lambda b: ref.logprobs(b)[0]
 
     def finish(self) -> dict[str, Any]:
         """Held-out evaluation of the trained and the initial policy, curves.png, final_eval.json."""
@@ -346,8 +362,7 @@ class Trainer:
         if (self.run_dir / "sft_data.jsonl").exists():
             stages.append(("warm_start", "reference"))
         for key, folder in stages:
-            other = copy.deepcopy(self.policy)
-            other.load(self.run_dir / "checkpoints" / folder)
+            other = self._stage_policy(folder)
             result[key], _ = evaluate_policy(
                 other, self.simulator, self.heldout, seeds=cfg.eval_seeds, max_turns=cfg.max_turns
             )
@@ -373,6 +388,16 @@ class Trainer:
         write_json(self.run_dir / "final_eval.json", result)
         self._plot()
         return result
+
+    def _stage_policy(self, folder: str) -> Any:
+        """The policy as it was at ``checkpoints/<folder>`` (``initial`` or ``reference``)."""
+        if self.cfg.policy.startswith("hf:"):
+            from interactcs.train.run_policy import load_run_policy
+
+            return load_run_policy(self.run_dir, which=folder)
+        other = copy.deepcopy(self.policy)
+        other.load(self.run_dir / "checkpoints" / folder)
+        return other
 
     def _plot(self) -> None:
         try:

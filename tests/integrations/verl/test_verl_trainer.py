@@ -22,6 +22,7 @@ from interactcs.algo.controllers import make_controller  # noqa: E402
 from interactcs.integrations.verl import fields as F  # noqa: E402
 from interactcs.integrations.verl.checkpoint import LAMBDA_FILE, LambdaCheckpoint  # noqa: E402
 from interactcs.integrations.verl.trainer import CMPOTrainer  # noqa: E402
+from interactcs.train.config import ControllerConfig  # noqa: E402
 
 PID = {
     "kp": 1.0,
@@ -31,8 +32,9 @@ PID = {
     "p_ema_alpha": 0.5,
     "d_ema_alpha": 0.5,
     "lambda_max": 5.0,
-    "integral_init": 0.0,
-}  # = examples/verl/fds_cmpo.yaml
+    "integral_init": 1.0,
+    "lambda_init": 1.0,
+}  # = examples/verl/fds_cmpo.yaml (controller.init unset: 1.0, the λ of step 1)
 
 
 def _extra(voucher: bool, sat: int | None = 4) -> dict[str, Any]:
@@ -123,7 +125,7 @@ def test_lambda_checkpoint_round_trip(verl_config: Any, tmp_path: Path, monkeypa
 
     monkeypatch.setattr(PPOTrainerSync, "_load_checkpoint", fake_verl_load)
     b = CMPOTrainer(verl_config)
-    assert b.controllers.values["voucher"] == 0.0
+    assert b.controllers.values["voucher"] == ControllerConfig().init  # λ of step 1
     b._load_checkpoint()
     assert b.resume_folder() == str(folder)
     assert b.controllers.state_dict() == a.controllers.state_dict()
@@ -135,4 +137,26 @@ def test_restore_without_saved_state_keeps_initial_lambda(verl_config: Any) -> N
     assert not tr.restore_controllers()  # global_steps 0: training from scratch
     tr.global_steps = 5
     assert not tr.restore_controllers()  # no global_step_5/interactcs_lambda.json
-    assert tr.controllers.values["voucher"] == 0.0
+    assert tr.controllers.values["voucher"] == ControllerConfig().init
+
+
+def test_release_controller_updates_per_128_dialogues_across_steps(verl_config: Any) -> None:
+    """controller.name=release: two steps of 96 dialogues (48 and 0 vouchers). Step 1 fills no
+    window (λ stays 0.7); step 2 completes window 1 (dialogues 1-128: 48 vouchers, r = 0.375)
+    and leaves 64 pending: r̃ = 0.3·0.28 + 0.7·0.375 = 0.3465, λ = 0.7 + 0.2·0.0765 = 0.7153."""
+    from omegaconf import open_dict
+
+    with open_dict(verl_config):
+        verl_config.interactcs.controller = {"name": "release"}
+    tr = CMPOTrainer(verl_config)
+    assert tr.controllers.values["voucher"] == 0.7  # the release's λ_0, λ of step 1
+    tr._step_extras = [_extra(True)] * 48 + [_extra(False)] * 48
+    m1 = tr.lambda_step()
+    assert m1["constraint/lambda_next/voucher"] == 0.7
+    assert m1["constraint/cost/voucher"] == 0.5
+    tr._step_extras = [_extra(False)] * 96
+    m2 = tr.lambda_step()
+    assert m2["constraint/lambda/voucher"] == 0.7
+    assert m2["constraint/lambda_next/voucher"] == pytest.approx(0.7153, abs=1e-12)
+    rc = tr.controllers.controllers["voucher"]
+    assert rc.steps == 1 and len(rc.pending) == 64

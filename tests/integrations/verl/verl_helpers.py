@@ -58,21 +58,33 @@ class FixedJudge:
 
 
 class FakeServerManager:
-    """Stands in for verl's LLM server client: scripted agent texts -> token ids (+ eos).
+    """The agent loop's ``server_manager``: verl's real ``LLMServerClient`` over a
+    :class:`ScriptedRolloutServer`, so ``generate`` returns exactly what it returns in a verl
+    run (token ids + eos, ``extra_fields`` with ``global_steps`` / ``min_global_steps`` /
+    ``max_global_steps``). Records each call's request id, prompt ids and sampling params.
 
     Honours ``sampling_params["max_tokens"]`` by cutting the ids, like a real server.
     """
 
-    def __init__(self, tokenizer: Any, texts: Sequence[str], logprob: float | None = None) -> None:
-        self.tok, self.texts, self.logprob = tokenizer, list(texts), logprob
+    def __init__(
+        self,
+        tokenizer: Any,
+        texts: Sequence[str],
+        logprob: float | None = None,
+        steps: Sequence[int] = (1,),
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        from omegaconf import OmegaConf
+
+        self.server = ScriptedRolloutServer(tokenizer, texts, steps, extra, logprob)
+        config = OmegaConf.create({"actor_rollout_ref": {"rollout": {"name": "vllm"}}})
+        self.client = verl_server_client(config, self.server)
         self.calls: list[dict[str, Any]] = []
+        self.outputs: list[Any] = []
 
     async def generate(
         self, request_id: str, *, prompt_ids: list[int], sampling_params: dict, **kw: Any
     ) -> Any:
-        from verl.workers.rollout.replica import TokenOutput
-
-        text = self.texts[len(self.calls) % len(self.texts)]
         self.calls.append(
             {
                 "request_id": request_id,
@@ -80,10 +92,11 @@ class FakeServerManager:
                 "params": dict(sampling_params),
             }
         )
-        ids = self.tok.encode(text, add_special_tokens=False) + [self.tok.eos_token_id]
-        ids = ids[: sampling_params.get("max_tokens", len(ids))]
-        lp = None if self.logprob is None else [self.logprob] * len(ids)
-        return TokenOutput(token_ids=ids, log_probs=lp, stop_reason="completed")
+        out = await self.client.generate(
+            request_id, prompt_ids=prompt_ids, sampling_params=sampling_params, **kw
+        )
+        self.outputs.append(out)
+        return out
 
 
 def loop_config(response_length: int = 4096, **interactcs: Any) -> Any:
@@ -93,7 +106,11 @@ def loop_config(response_length: int = 4096, **interactcs: Any) -> Any:
     return OmegaConf.create(
         {
             "actor_rollout_ref": {
-                "rollout": {"prompt_length": 4096, "response_length": response_length}
+                "rollout": {
+                    "name": "vllm",
+                    "prompt_length": 4096,
+                    "response_length": response_length,
+                }
             },
             "data": {},
             "interactcs": interactcs,
@@ -132,3 +149,62 @@ def row_kwargs(index: int = 0, scene: str = "hard", n: int = 4) -> dict[str, Any
         "interaction_kwargs": row["extra_info"]["interaction_kwargs"],
         "tools_kwargs": {},
     }
+
+
+class ScriptedRolloutServer:
+    """Stands in for one verl rollout replica (a Ray actor): ``generate.remote(...)`` returns
+    what verl's vLLM/SGLang servers return, a ``TokenOutput`` whose ``extra_fields`` hold the
+    server's weight version ``{"global_steps": N}``, plus any ``extra`` fields given.
+
+    ``steps`` gives the weight version of each call in turn (the last one repeats).
+    """
+
+    def __init__(
+        self,
+        tokenizer: Any,
+        texts: Sequence[str],
+        steps: Sequence[int] = (1,),
+        extra: dict[str, Any] | None = None,
+        logprob: float | None = None,
+    ) -> None:
+        self.tok, self.texts, self.steps = tokenizer, list(texts), list(steps)
+        self.extra, self.logprob = dict(extra or {}), logprob
+        self.calls: list[dict[str, Any]] = []
+        server = self
+
+        class _Method:
+            async def remote(self, **kw: Any) -> Any:
+                return server._generate(**kw)
+
+        self.generate = _Method()
+
+    def _generate(self, *, prompt_ids: list[int], sampling_params: dict, **kw: Any) -> Any:
+        from verl.workers.rollout.replica import TokenOutput
+
+        k = len(self.calls)
+        self.calls.append({"prompt_ids": list(prompt_ids), "params": dict(sampling_params)})
+        ids = self.tok.encode(self.texts[k % len(self.texts)], add_special_tokens=False)
+        ids = (ids + [self.tok.eos_token_id])[: sampling_params.get("max_tokens", len(ids) + 1)]
+        step = self.steps[min(k, len(self.steps) - 1)]
+        return TokenOutput(
+            token_ids=ids,
+            log_probs=None if self.logprob is None else [self.logprob] * len(ids),
+            stop_reason="completed",
+            num_preempted=0,
+            extra_fields={"global_steps": step, **self.extra},
+        )
+
+
+def verl_server_client(config: Any, server: ScriptedRolloutServer) -> Any:
+    """verl's real ``LLMServerClient`` (its ``generate`` runs unchanged) routed to ``server``
+    instead of a load balancer of Ray rollout replicas."""
+    from verl.workers.rollout.llm_server import LLMServerClient
+
+    class _Client(LLMServerClient):
+        async def _acquire_server(self, request_id: str, **extra: Any) -> tuple[str, Any]:
+            return "replica-0", server
+
+        def _release_server(self, server_id: str, request_id: str | None = None) -> None:
+            pass
+
+    return _Client(config=config, load_balancer_handle=None)

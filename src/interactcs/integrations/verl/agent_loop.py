@@ -18,6 +18,13 @@ One ``run()`` = one dialogue:
 5. the process judge scores the dialogue; outcome, per-turn scores, costs and turn-end
    offsets go into ``extra_fields`` (:mod:`.fields`) and the outcome is the ``reward_score``.
 
+``extra_fields`` also carries every field verl's server output carried
+(:func:`merge_server_fields`, verl's own multi-turn rule: ``global_steps``,
+``min_global_steps``, ``max_global_steps``, speculative-decoding counts and whatever a later
+verl adds). verl copies ``min/max_global_steps`` into each sample's tags and its trainer casts
+them to int after every step, so they must never be missing; a dialogue without any
+generation gets the step's ``global_steps`` for all three.
+
 Policy tokens get ``response_mask`` 1, user-reply and template tokens 0. Tokenisation uses
 verl's Continuous Token builder, as verl's own tool agent loop does. The simulator and judge
 are built once per worker process from the config's ``interactcs`` section.
@@ -47,7 +54,36 @@ from interactcs.rewards.compose import from_trajectories
 from interactcs.scenarios.schema import Scenario
 from interactcs.types import EndReason, Trajectory
 
+SPEC_DECODE_EXTRA_KEYS: tuple[str, ...] = ()  # counters verl's tool loop sums over turns
+try:
+    from verl.experimental.agent_loop.tool_agent_loop import SPEC_DECODE_EXTRA_KEYS
+except ImportError:  # pragma: no cover - a verl without them
+    pass
+
+#: server-output fields verl reads from every sample's ``extra_fields`` (agent_loop_tq.py)
+STEP_FIELDS = ("global_steps", "min_global_steps", "max_global_steps")
+
 _WORLDS: dict[str, tuple[Any, Any, Any]] = {}
+
+
+def merge_server_fields(acc: dict[str, Any], server_fields: dict[str, Any] | None) -> None:
+    """Fold one generation's ``TokenOutput.extra_fields`` into the dialogue's ``acc``.
+
+    The rule of verl's ``ToolAgentLoop``: the first generation's fields are taken as they are,
+    later ones move ``max_global_steps`` forward and add up the speculative-decoding counters;
+    a key first seen in a later generation is added. Nothing is dropped.
+    """
+    fields = dict(server_fields or {})
+    if not acc:
+        acc.update(fields)
+        return
+    if fields.get("max_global_steps") is not None:
+        acc["max_global_steps"] = fields["max_global_steps"]
+    for key in SPEC_DECODE_EXTRA_KEYS:
+        if key in fields and key in acc:
+            acc[key] = int(acc[key]) + int(fields[key])
+    for key, value in fields.items():
+        acc.setdefault(key, value)
 
 
 def shared_world(settings: VerlSettings) -> tuple[Any, Any, Any]:
@@ -65,6 +101,8 @@ class _Tokens:
     ids: list[int]
     mask: list[int] = field(default_factory=list)
     logprobs: list[float] = field(default_factory=list)  # empty unless the server sends them
+    server_fields: dict[str, Any] = field(default_factory=dict)  # verl's, merged over turns
+    num_preempted: int = -1  # verl's metric: -1 = unknown
     turn_ends: list[int] = field(default_factory=list)  # exclusive, response coordinates
     turn_sizes: list[int] = field(default_factory=list)  # generated tokens per agent turn
 
@@ -89,8 +127,9 @@ class FDSAgentLoop(AgentLoopBase):
         opening, _ = await env.areset(scenario, seed=self._seed(kwargs))
         timing["tool_calls"] += time.perf_counter() - t0
         messages = [dict(m) for m in kwargs["raw_prompt"]]
+        step = kwargs.get("global_steps")  # the dataloader step of this row (verl sets it)
         if env.done:  # the simulator could not open: no agent turn to train on
-            return await self._finish(env, scenario, _Tokens(ids=[]), messages, timing)
+            return await self._finish(env, scenario, _Tokens(ids=[]), messages, timing, step)
         messages.append({"role": "user", "content": opening})
         tokens = _Tokens(ids=await self.ct_build_initial_tokens(messages))
         request_id = uuid4().hex
@@ -109,7 +148,7 @@ class FDSAgentLoop(AgentLoopBase):
                 before = list(messages)
                 messages.append({"role": "user", "content": reply})
                 await self._user_turn(tokens, before, messages)
-        return await self._finish(env, scenario, tokens, messages, timing)
+        return await self._finish(env, scenario, tokens, messages, timing, step)
 
     def _seed(self, kwargs: dict[str, Any]) -> int:
         """Simulator seed: a function of (seed, step, row, rollout) when verl provides them."""
@@ -130,6 +169,9 @@ class FDSAgentLoop(AgentLoopBase):
             request_id=request_id, prompt_ids=tokens.ids, sampling_params=params
         )
         new_ids = list(out.token_ids)
+        merge_server_fields(tokens.server_fields, getattr(out, "extra_fields", None))
+        if getattr(out, "num_preempted", None) is not None:
+            tokens.num_preempted = max(tokens.num_preempted, 0) + int(out.num_preempted)
         merged, mask, logprobs = await self.ct_merge_assistant_token(
             tokens.ids,
             new_ids,
@@ -165,8 +207,10 @@ class FDSAgentLoop(AgentLoopBase):
         tokens: _Tokens,
         messages: list[dict[str, Any]],
         timing: dict[str, float],
+        step: int | None = None,
     ) -> AgentLoopOutput:
-        """Judge the dialogue and pack tokens, reward and per-turn fields for verl."""
+        """Judge the dialogue and pack tokens, reward and per-turn fields for verl (``step``:
+        the row's ``global_steps``, the fallback of the step fields)."""
         traj = env.trajectory()
         if not env.done:  # response token budget spent: a truncation, like the turn cap
             traj.truncated, traj.end_reason = True, str(EndReason.TURN_CAP)
@@ -175,7 +219,10 @@ class FDSAgentLoop(AgentLoopBase):
         if self.judge is not None and traj.turns:
             await self.judge.ajudge([traj], scenarios={scenario.scenario_id: scenario})
         timing["compute_score"] += time.perf_counter() - t0
-        extra = turn_fields(traj, tokens, self.costs, self.settings.judge_mode)
+        extra = {
+            **server_fields(tokens.server_fields, step),
+            **turn_fields(traj, tokens, self.costs, self.settings.judge_mode),
+        }
         if not tokens.ids:  # no dialogue: one-token prompt and response so verl's shapes hold
             tokens.ids, tokens.mask = [self.tokenizer.pad_token_id or 0] * 2, [0]
         cut = len(tokens.ids) - len(tokens.mask)
@@ -187,9 +234,22 @@ class FDSAgentLoop(AgentLoopBase):
             response_logprobs=tokens.logprobs[:n] if tokens.logprobs else None,
             reward_score=extra[F.OUTCOME],
             num_turns=len(messages) - 1,
-            metrics=AgentLoopMetrics.model_validate(timing),
+            metrics=AgentLoopMetrics.model_validate(
+                {**timing, "num_preempted": tokens.num_preempted}
+            ),
             extra_fields=extra,
         )
+
+
+def server_fields(merged: dict[str, Any], step: int | None) -> dict[str, Any]:
+    """verl's fields of one dialogue (``merged`` over its generations), with each of
+    :data:`STEP_FIELDS` that no generation reported (e.g. no agent turn was played) set to
+    the reported ``global_steps``, else to ``step`` (the row's dataloader step)."""
+    out = dict(merged)
+    for key in STEP_FIELDS:
+        if out.get(key) is None:
+            out[key] = step if out.get("global_steps") is None else out["global_steps"]
+    return out
 
 
 def turn_fields(traj: Trajectory, tokens: _Tokens, costs: Any, judge_mode: str) -> dict[str, Any]:

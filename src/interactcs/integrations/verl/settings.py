@@ -16,9 +16,13 @@ Usage::
 
 The section is optional; without it every field has its default (offline simulator and
 judge, voucher budget 0.3, PID controller). Unknown keys are errors that name the key.
-Controller settings reuse :class:`interactcs.train.config.ControllerConfig`, and the builders
-reuse :mod:`interactcs.train.components`, so a verl run and an embedded run with the same
-values build the same controllers and costs.
+Controller settings reuse :class:`interactcs.train.config.ControllerConfig`; the CMPO fields
+(:data:`interactcs.train.cmpo_settings.ADVANTAGE_FIELDS`: switches, cost mode, term weights,
+``process_std_floor``) are the :class:`TrainConfig` fields themselves (same defaults, same
+bounds); and every builder goes through a :class:`TrainConfig` to the embedded trainer's own
+builders (:mod:`interactcs.train.cmpo_settings`, :mod:`interactcs.train.components`), so a
+verl run and an embedded run with the same values build the same advantage settings,
+controllers and costs.
 """
 
 from __future__ import annotations
@@ -27,13 +31,20 @@ from collections.abc import Mapping
 from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.fields import FieldInfo
 
 from interactcs.algo.advantages import AdvantageConfig
 from interactcs.algo.controllers import MultiController
 from interactcs.rewards.cost import CostSpec
+from interactcs.train.cmpo_settings import ADVANTAGE_FIELDS
 from interactcs.train.config import ControllerConfig, TrainConfig
 
 SECTION = "interactcs"
+
+
+def _train_field(name: str) -> Any:
+    """A copy of :class:`TrainConfig`'s field ``name`` (default, bounds, description)."""
+    return FieldInfo.merge_field_infos(TrainConfig.model_fields[name])
 
 
 class VerlSettings(BaseModel):
@@ -63,14 +74,14 @@ class VerlSettings(BaseModel):
         default=1024, ge=1, description="generation cap of one agent turn"
     )
     seed: int = Field(default=0, description="salt of the per-dialogue simulator seeds")
-    cost_mode: Literal["turn", "dialogue"] = Field(
-        default="turn", description="charge λ·cost on the costly turn or all turns"
-    )
-    use_outcome: bool = Field(default=True, description="CMPO ablation switch: outcome term")
-    use_process: bool = Field(
-        default=True, description="CMPO ablation switch: process (judge) term"
-    )
-    use_cost: bool = Field(default=True, description="CMPO ablation switch: λ·cost term")
+    # CMPO: exactly the TrainConfig fields (cmpo_settings.ADVANTAGE_FIELDS)
+    cost_mode: Literal["turn", "dialogue"] = _train_field("cost_mode")
+    use_outcome: bool = _train_field("use_outcome")
+    use_process: bool = _train_field("use_process")
+    use_cost: bool = _train_field("use_cost")
+    outcome_coef: float = _train_field("outcome_coef")
+    process_coef: float = _train_field("process_coef")
+    process_std_floor: float = _train_field("process_std_floor")
     budgets: dict[str, float] = Field(
         default_factory=lambda: {"voucher": 0.3}, description="cost type -> budget"
     )
@@ -92,18 +103,16 @@ class VerlSettings(BaseModel):
 
     def train_config(self) -> TrainConfig:
         """The equivalent embedded :class:`TrainConfig` (used to reuse its builders)."""
-        keys = [*("user_sim", "judge", "judge_mode", "max_turns", "cost_mode", "use_outcome")]
-        keys += ["use_process", "use_cost", "budgets", "controller"]
+        keys = ["user_sim", "judge", "judge_mode", "max_turns", "budgets", "controller"]
+        keys += ADVANTAGE_FIELDS
         return TrainConfig.model_validate({k: getattr(self, k) for k in keys})
 
     def advantage_config(self) -> AdvantageConfig:
-        """CMPO settings: the ablation switches and the cost mode."""
-        return AdvantageConfig(
-            use_outcome=self.use_outcome,
-            use_process=self.use_process,
-            use_cost=self.use_cost,
-            cost_mode=self.cost_mode,
-        )
+        """CMPO settings, built by the embedded trainer's builder
+        (:func:`interactcs.train.cmpo_settings.advantage_config`)."""
+        from interactcs.train.cmpo_settings import advantage_config
+
+        return advantage_config(self.train_config())
 
     def build_costs(self) -> CostSpec:
         from interactcs.train.components import build_costs

@@ -12,11 +12,15 @@ Per training step:
    TransferQueue, builds :class:`~interactcs.integrations.verl.estimator.TurnInputs` with
    the current λ and runs verl's own advantage computation with them in scope;
 2. after verl's step (rollout, advantages, actor update; before the checkpoint save),
-   :meth:`CMPOTrainer.lambda_step` feeds the step's average dialogue cost per cost type
-   (Ĵ_C, e.g. the voucher rate) to the controllers once and logs ``constraint/*`` and
-   ``rollout/*`` metrics.
+   :meth:`CMPOTrainer.lambda_step` feeds the step's dialogue costs per cost type to the
+   controllers (``MultiController.update_from_dialogues``: one update on the mean cost Ĵ_C,
+   e.g. the voucher rate, for step-level kinds; one update per full window of 128 dialogues
+   for ``release``, a partial window carried into the next step) and logs ``constraint/*``
+   and ``rollout/*`` metrics.
 
-λ used for step k's advantages is the value after step k − 1 (as in the embedded trainer).
+λ used for step k's advantages is the value after step k − 1 (as in the embedded trainer);
+step 1 uses ``controller.init``. The release changed λ while its rollouts ran (each
+dialogue's reward read the λ current when it finished); here λ is constant within a step.
 Everything else is verl's ``sync`` mode: the trainer reports its mode as ``sync`` to verl's
 internals, so replay buffer, dataloader and checkpoints behave exactly as there.
 """
@@ -48,8 +52,9 @@ def step_statistics(extras: list[dict[str, Any]], cost_names: tuple[str, ...]) -
     """Per-step rollout statistics of the real (non-padding) dialogues' ``extra_fields``.
 
     Returns:
-        ``{"costs": {type: mean dialogue cost}, "rollout/...": value}``; the mean dialogue
-        cost of a 0/1 voucher cost is the voucher rate (the controllers' Ĵ_C).
+        ``{"costs": {type: mean dialogue cost}, "dialogue_costs": (N, K) array of each
+        dialogue's total cost, "rollout/...": value}``; the mean dialogue cost of a 0/1
+        voucher cost is the voucher rate (the step-level controllers' Ĵ_C).
     """
     total = np.zeros((len(extras), len(cost_names)))
     for i, e in enumerate(extras):
@@ -58,6 +63,7 @@ def step_statistics(extras: list[dict[str, Any]], cost_names: tuple[str, ...]) -
     mean = total.mean(axis=0) if extras else np.zeros(len(cost_names))
     return {
         "costs": {k: float(v) for k, v in zip(cost_names, mean, strict=True)},
+        "dialogue_costs": total,
         "rollout/voucher_rate": _mean([float(bool(e.get(F.VOUCHER))) for e in extras]),
         "rollout/satisfaction_mean": _mean(
             [e[F.SATISFACTION] for e in extras if e.get(F.SATISFACTION) is not None]
@@ -142,7 +148,7 @@ class CMPOTrainer(PPOTrainerSync):
             return {f"constraint/lambda/{k}": v for k, v in self.controllers.values.items()}
         stats = step_statistics(extras, self.cost_names)
         used = self.controllers.values
-        new = self.controllers.update(stats["costs"])
+        new = self.controllers.update_from_dialogues(stats["dialogue_costs"], names=self.cost_names)
         out: dict[str, float] = {k: v for k, v in stats.items() if k.startswith("rollout/")}
         for name in self.cost_names:
             out[f"constraint/lambda/{name}"] = used[name]  # λ used in this step's advantages

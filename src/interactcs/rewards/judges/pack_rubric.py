@@ -22,6 +22,10 @@ the pack's ``offer_<action>`` act.
   read as "any remedy" and "refund demand" as "a remedy the customer asked for" (the pack
   rule agent's ``wants`` cues).
 
+Gamed replies (stuffed, telegraphic, repetitive) score 0 on ``persona_fit``,
+``dialogue_stage`` and ``response_quality`` through the same checks as the FDS rubric
+(:mod:`interactcs.rewards.judges.form`, acts read by the pack's lexicon).
+
 ``dialogue`` mode aggregates per principle like the FDS rubric (``scenario_rules`` = minimum).
 """
 
@@ -41,6 +45,7 @@ from interactcs.rewards.judges.base import (
     PrincipleSet,
     load_principles,
 )
+from interactcs.rewards.judges.form import apply_form_issue, form_issue
 from interactcs.rewards.judges.rubric import RUBRIC_PRINCIPLES, _snap
 from interactcs.scenarios.schema import Scenario
 from interactcs.types import FormatStatus, Trajectory, Turn
@@ -143,14 +148,12 @@ def _dialogue_stage(turn: Turn, acts: frozenset[str], st: _Stage, cx: _Ctx) -> S
     return score, why
 
 
-def _response_quality(turn: Turn, acts: frozenset[str], previous: list[str]) -> Scored:
+def _response_quality(turn: Turn, acts: frozenset[str]) -> Scored:
     bad = acts & {A.OUT_OF_SCOPE_PROMISE, A.REVEAL_AI, A.OFF_TOPIC}
     if bad:
         return 0.0, "violates: " + ", ".join(sorted(bad))
     if not turn.response or turn.status in (FormatStatus.MISSING_TAG, FormatStatus.EMPTY_RESPONSE):
         return 0.0, "no usable reply"
-    if A.is_repeat(turn.response, previous):
-        return 0.0, "repeats an earlier reply"
     if A.word_count(turn.response) > 60 or len(_SENTENCE.findall(turn.response.strip())) > 3:
         return 0.5, "too long"
     return 1.0, "concise and on topic"
@@ -196,6 +199,14 @@ def score_pack_turns(
         eligible,
         re.compile("|".join(f"(?:{p})" for p in pats), re.IGNORECASE) if pats else None,
     )
+    lexicon = pack.acts
+
+    def detect_with(text: str | None, action: str | None) -> frozenset[str]:
+        return lexicon.detect(text, action) if lexicon is not None else frozenset()
+
+    def detect(text: str) -> frozenset[str]:
+        return detect_with(text, None)
+
     st = _Stage(flag=traj.rc_tag, evidence=bool(_PICTURE.search(traj.opening or "")))
     previous: list[str] = []
     taken: set[str] = set()
@@ -203,19 +214,14 @@ def score_pack_turns(
     for turn in traj.turns:
         if _PICTURE.search(turn.user_text or ""):
             st.evidence = True
-        acts = (
-            frozenset(turn.acts)
-            if turn.acts
-            else pack.acts.detect(turn.response, turn.action)
-            if pack.acts
-            else frozenset()
-        )
+        acts = frozenset(turn.acts) if turn.acts else detect_with(turn.response, turn.action)
         results = {
             "persona_fit": _persona_fit(turn, acts, st, traj.category, cx),
             "dialogue_stage": _dialogue_stage(turn, acts, st, cx),
-            "response_quality": _response_quality(turn, acts, previous),
+            "response_quality": _response_quality(turn, acts),
             "scenario_rules": _scenario_rules(turn, acts, st, cx, taken),
         }
+        apply_form_issue(results, form_issue(turn.response, previous, detect, acts))
         out.append(
             ({k: v[0] for k, v in results.items()}, {k: v[1] for k, v in results.items()}, st.name)
         )

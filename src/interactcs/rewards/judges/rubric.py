@@ -27,13 +27,19 @@ Rules (each principle on {0, 0.5, 1}; weights from the principle file, 1/1/1/2):
   voucher or proposal before anything was asked is 0; a refund demand left unanswered caps
   the score at 0.5.
 - ``response_quality``: 0 for an out-of-scope promise, revealing an AI, a claimed refund,
-  an off-topic or missing reply, or a near-repeat of an earlier reply; 0.5 for more than 60
-  words or more than three sentences.
+  an off-topic or missing reply; 0.5 for more than 60 words or more than three sentences.
 - ``persona_fit`` by cooperation category: 1-2 (uncooperative) penalise a voucher before
   evidence (0), a third request for evidence or more than 45 words (0.5), apologising turn
   after turn (0.5); 3 wants substance, not only apologies (0.5); 4-5 (cooperative) want
   warmth on the first turn, no request for evidence already given, and, once evidence is
   in, a move towards compensation (otherwise 0.5; refusing compensation then is 0).
+
+Gamed replies (:mod:`interactcs.rewards.judges.form`): a reply that is *stuffed* (five or
+more kinds of act, four kinds in one sentence, or acts packed under 2.5 words each),
+*telegraphic* (mostly fragments, a keyword list) or *repetitive* (a near-repeat of an earlier
+reply, a sentence, word or phrase said over and over, more than 120 words) scores 0 on
+``persona_fit``, ``dialogue_stage`` and ``response_quality``, whatever its acts; only
+``scenario_rules`` is judged as above, so such a turn earns at most 0.4.
 
 In ``dialogue`` mode every turn is scored as above and each principle's dialogue score is the
 mean over turns snapped to the nearest of {0, 0.5, 1}, except ``scenario_rules``, which takes
@@ -55,6 +61,7 @@ from interactcs.rewards.judges.base import (
     JudgeStats,
     PrincipleSet,
 )
+from interactcs.rewards.judges.form import apply_form_issue, form_issue
 from interactcs.scenarios.schema import Scenario
 from interactcs.types import FormatStatus, Trajectory, Turn
 
@@ -93,6 +100,10 @@ Scored = tuple[float, str]
 
 def _acts(turn: Turn) -> frozenset[str]:
     return frozenset(turn.acts) if turn.acts else A.detect_acts(turn.response, turn.action)
+
+
+def _detect_text(text: str) -> frozenset[str]:
+    return A.detect_acts(text, None)
 
 
 def _scenario_rules(turn: Turn, acts: frozenset[str], st: _Stage) -> Scored:
@@ -142,14 +153,12 @@ def _dialogue_stage(turn: Turn, acts: frozenset[str], st: _Stage) -> Scored:
     return score, why
 
 
-def _response_quality(turn: Turn, acts: frozenset[str], previous: list[str]) -> Scored:
+def _response_quality(turn: Turn, acts: frozenset[str]) -> Scored:
     bad = acts & {A.OUT_OF_SCOPE_PROMISE, A.REVEAL_AI, A.CLAIM_REFUND, A.OFF_TOPIC}
     if bad:
         return 0.0, "violates: " + ", ".join(sorted(bad))
     if not turn.response or turn.status in (FormatStatus.MISSING_TAG, FormatStatus.EMPTY_RESPONSE):
         return 0.0, "no usable reply"
-    if A.is_repeat(turn.response, previous):
-        return 0.0, "repeats an earlier reply"
     if A.word_count(turn.response) > 60 or len(_SENTENCE.findall(turn.response.strip())) > 3:
         return 0.5, "too long"
     return 1.0, "concise and on topic"
@@ -194,9 +203,10 @@ def score_turns(traj: Trajectory) -> list[tuple[dict[str, float], dict[str, str]
         results = {
             "persona_fit": _persona_fit(turn, acts, st, traj.category),
             "dialogue_stage": _dialogue_stage(turn, acts, st),
-            "response_quality": _response_quality(turn, acts, previous),
+            "response_quality": _response_quality(turn, acts),
             "scenario_rules": _scenario_rules(turn, acts, st),
         }
+        apply_form_issue(results, form_issue(turn.response, previous, _detect_text, acts))
         out.append(
             ({k: v[0] for k, v in results.items()}, {k: v[1] for k, v in results.items()}, st.name)
         )
