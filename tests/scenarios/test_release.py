@@ -32,7 +32,7 @@ def test_every_release_row_loads(fds_dir: Path, name: str) -> None:
     scenarios = load_scenarios(path)
     elapsed = time.perf_counter() - start
     assert len(scenarios) == RELEASE_FILES[name]
-    assert elapsed < 20, f"{name} took {elapsed:.1f} s"  # ~2 s measured for hard_train
+    del elapsed  # ~2 s for hard_train on an idle box; no wall-clock assert (shared CI box)
     assert len({s.scenario_id for s in scenarios}) == len(scenarios)
     assert {s.scene for s in scenarios} == {name.split("_")[0]}
     assert {s.order.complaint for s in scenarios} == {"temperature", "taste", "not_fresh"}

@@ -21,6 +21,21 @@ def rss_mb() -> float:
         return int(f.read().split()[1]) * resource.getpagesize() / 2**20
 
 
+def reset_peak() -> None:
+    """Reset this process's RSS high-water mark (``VmHWM``) to its current RSS. (``ru_maxrss``
+    cannot be used: a child started by a large process inherits the parent's high-water mark.)"""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
+def peak_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
 def main() -> None:
     model_dir, rows, budget = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     torch.manual_seed(0)
@@ -41,10 +56,11 @@ def main() -> None:
     ppo_update(policy, inputs, opt, sched, epochs=1, minibatches=1, loss_cfg=LossConfig(),
                grad_clip=1.0, generator=gen, micro_batch_tokens=budget)  # fmt: skip
     before = rss_mb()
+    reset_peak()
     inputs = prepare_inputs(policy, None, batch, torch.ones(rows), micro_batch_tokens=budget)
     ppo_update(policy, inputs, opt, sched, epochs=1, minibatches=1, loss_cfg=LossConfig(),
                grad_clip=1.0, generator=gen, micro_batch_tokens=budget)  # fmt: skip
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_mb()
     print(f"{max(peak - before, 0.0):.1f}")
 
 
