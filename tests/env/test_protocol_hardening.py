@@ -1,8 +1,8 @@
 """Agent-output parser under adversarial input: linear time, no crash, repeated tags.
 
 The acceptance bound of issue 13 is measured here: any 100 kB input parses in at most 0.25 s of
-CPU time (process time, so other jobs on a shared box do not count against it) of
-CPU time (process time, so other jobs on a shared box do not count against it)
+CPU time of the parsing thread (thread time: neither other jobs on a shared box nor
+idle-spinning OpenMP threads left by earlier tests count against it)
 (the old regex took 18-30 s on ``<`` followed by 16 k blanks). Inputs are built from seeded
 hypothesis recipes (``derandomize=True``), so every run tries the same texts.
 """
@@ -69,9 +69,9 @@ _RECIPE = st.lists(
 
 
 def _timed_parse(text: str, **kw: object) -> tuple[float, FormatStatus]:
-    t0 = time.process_time()
+    t0 = time.thread_time()
     turn = parse_agent_output(text, voucher_issued=False, **kw)  # type: ignore[arg-type]
-    return time.process_time() - t0, turn.status
+    return time.thread_time() - t0, turn.status
 
 
 @settings(max_examples=150, deadline=None, derandomize=True)
@@ -105,9 +105,9 @@ def test_blank_runs_inside_tags_still_parse() -> None:
         f"<{pad}think{pad}>t</{pad}think>< response >hi there</response>"
         f"<action>chat<{pad}/{pad}action{pad}>"
     )
-    t0 = time.process_time()
+    t0 = time.thread_time()
     turn = parse_agent_output(text, voucher_issued=False)
-    assert time.process_time() - t0 <= BOUND_100K_S
+    assert time.thread_time() - t0 <= BOUND_100K_S
     assert turn.status is FormatStatus.OK and turn.action == "chat" and turn.response == "hi there"
 
 
@@ -122,9 +122,9 @@ def test_repeated_tags_are_duplicates(n: int) -> None:
 def test_one_megabyte_well_formed_turn() -> None:
     body = ("I am sorry about the cold meal. " * 40_000)[:1_000_000]
     text = f"<think>t</think><response>{body}</response><action>chat</action>"
-    t0 = time.process_time()
+    t0 = time.thread_time()
     turn = parse_agent_output(text, voucher_issued=False)
-    assert time.process_time() - t0 <= BOUND_1M_S
+    assert time.thread_time() - t0 <= BOUND_1M_S
     assert turn.status is FormatStatus.OK and len(turn.response or "") > 999_000
 
 
