@@ -271,7 +271,7 @@ class Trainer:
 
                 self.policy = load_run_policy(self.run_dir, which="reference")  # type: ignore[assignment]
                 self._setup_optim()
-            self.ref = self._load_reference(ref_dir)
+            self.ref = self._frozen_copy(load_from=ref_dir)
             self._restore()
         else:
             cfg.to_yaml(self.run_dir / "config.yaml")
@@ -318,26 +318,17 @@ class Trainer:
             return (self.run_dir / "sft_data.jsonl").exists()
         return (ref_dir / "config.json").is_file()
 
-    def _frozen_copy(self) -> Any:
+    def _frozen_copy(self, load_from: Path | None = None) -> Any:
         """The KL reference as a function of a PolicyBatch (None when kl_coef = 0): the
-        adapter-off pass of a LoRA policy, else a frozen copy of the policy."""
+        adapter-off pass of a LoRA policy, else a frozen copy of the policy (with the
+        weights of ``load_from`` when given, on resume)."""
         if self.cfg.kl_coef <= 0:
             return None
         if getattr(self.policy, "has_adapter_reference", False):
             return self.policy.reference_logprobs  # type: ignore[attr-defined]
         ref = copy.deepcopy(self.policy)
-        for p in ref.module.parameters():
-            p.requires_grad_(False)
-        ref.module.eval()
-        return lambda b: ref.logprobs(b)[0]
-
-    def _load_reference(self, ref_dir: Path) -> Any:
-        if self.cfg.kl_coef <= 0:
-            return None
-        if getattr(self.policy, "has_adapter_reference", False):
-            return self.policy.reference_logprobs  # type: ignore[attr-defined]
-        ref = copy.deepcopy(self.policy)
-        ref.load(ref_dir)
+        if load_from is not None:
+            ref.load(load_from)
         for p in ref.module.parameters():
             p.requires_grad_(False)
         ref.module.eval()
