@@ -75,15 +75,17 @@ def compact_system_prompt(scenario: Scenario) -> str:
     are condensed into one paragraph (no English-only rule, no "do not make things up"
     rule, no explanation of why vouchers cost money), the rcTag note is one clause and the
     format explanation one line. The order signals are identical. A 135 M model cannot use
-    the long rules anyway, and every turn pays for the prompt's length.
+    the long rules anyway, and every turn pays for the prompt's length. The static text
+    (role, SOP, format) comes first and the order last, so every dialogue's prompt starts
+    with the same ≈ 120 tokens, which training runs once per micro-batch
+    (:func:`interactcs.policies.hf_logprobs.selected_logprobs`).
     """
     o = scenario.order
     chat = " | ".join(line.strip() for line in o.courier_chat.strip().splitlines()) or "none"
     return (
-        f"{_COMPACT}\n"
+        f"{_COMPACT}\n{_COMPACT_FORMAT}\n"
         f"Order {o.order_id} ({o.order_status}) from {o.merchant}: {o.food_info}. "
-        f"rcTag: {'true' if o.rc_tag else 'false'}. Courier chat: {chat}\n"
-        f"{_COMPACT_FORMAT}"
+        f"rcTag: {'true' if o.rc_tag else 'false'}. Courier chat: {chat}"
     )
 
 

@@ -46,12 +46,31 @@ class UpdateInputs:
     returns: torch.Tensor | None = None
 
 
+def _row_order(batch: PolicyBatch, rows: list[int], lengths: torch.Tensor) -> list[int]:
+    """``rows`` reordered so that micro-batches waste little: rows with the same prompt (the
+    tokens before their first agent token: a GRPO group) stay together, so their shared
+    prefix runs once (:func:`~interactcs.policies.hf_logprobs.selected_logprobs`); groups
+    and the rows inside them go longest first, so a micro-batch pads little."""
+    ids = batch.tensors.get("input_ids")
+    if ids is None:
+        return sorted(rows, key=lambda r: -int(lengths[r]))
+    first = batch.mask.ne(0).long().argmax(-1)
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for r in rows:
+        groups.setdefault(tuple(ids[r, : int(first[r])].tolist()), []).append(r)
+    ordered = [sorted(g, key=lambda r: -int(lengths[r])) for g in groups.values()]
+    ordered.sort(key=lambda g: -int(lengths[g[0]]))
+    return [r for g in ordered for r in g]
+
+
 def micro_batches(batch: PolicyBatch, rows: torch.Tensor, budget: int | None) -> list[torch.Tensor]:
     """Split ``rows`` (1-D index tensor) into groups whose padded size fits ``budget``.
 
     The padded size of a group is ``len(group) × max real length`` (real length = last
-    unit with a nonzero attention mask, or the row width for policies without one). Rows are
-    taken in the given order; a row longer than the budget forms a group of its own.
+    unit with a nonzero attention mask, or the row width for policies without one). Rows
+    are first reordered (:func:`_row_order`: same prompt together, longest first; the
+    gradient-accumulated sum does not depend on the order); a row longer than the budget
+    forms a group of its own.
     """
     if budget is None or budget <= 0 or rows.numel() <= 1:
         return [rows]
@@ -63,7 +82,7 @@ def micro_batches(batch: PolicyBatch, rows: torch.Tensor, budget: int | None) ->
     groups: list[list[int]] = []
     current: list[int] = []
     longest = 0
-    for r in rows.tolist():
+    for r in _row_order(batch, rows.tolist(), lengths):
         n = int(lengths[r])
         if current and (len(current) + 1) * max(longest, n) > budget:
             groups.append(current)
