@@ -30,6 +30,11 @@ class FormatStatus(StrEnum):
     SECOND_VOUCHER = "second_voucher"  # a voucher when one was already issued
     CONTRADICTION = "contradiction"  # response text disagrees with the action
     ACTION_LIMIT = "action_limit"  # a scenario pack's action taken more often than its limit
+    NOT_PRODUCED = "not_produced"  # the agent's backend failed: no output (a lost dialogue)
+
+
+#: kinds of :attr:`Trajectory.lost` dialogues, in report order
+LOST_KINDS: tuple[str, ...] = ("simulator", "agent", "judge")
 
 
 class EndReason(StrEnum):
@@ -167,6 +172,27 @@ class Trajectory:
             EndReason.FORMAT_FAILURE,
             EndReason.POLICY_FAILURE,
         )
+
+    @property
+    def lost(self) -> str | None:
+        """Why the dialogue is lost to an infrastructure failure, or None.
+
+        ``simulator`` (the user simulator gave no valid reply after retries), ``agent`` (the
+        agent's backend failed: an endpoint error after retries, a crashed model call) or
+        ``judge`` (a process judgement failed after retries). A lost dialogue says nothing
+        about the agent's behaviour: it is never scored (excluded from the Sat / FR /
+        V-Rate means and from training's advantage batch) and counted per kind
+        (:data:`LOST_KINDS`).
+        """
+        if self.end_reason == EndReason.SIMULATOR_FAILURE:
+            return "simulator"
+        if self.end_reason == EndReason.POLICY_FAILURE:
+            return "agent"
+        details = [t.process_detail for t in self.turns]
+        details.append(self.dialogue_scores.get("process_detail"))
+        if any(isinstance(d, dict) and "failure" in d for d in details):
+            return "judge"
+        return None
 
     def total_cost(self, cost_type: str = "voucher") -> float:
         return float(sum(t.costs.get(cost_type, 0.0) for t in self.turns))

@@ -45,15 +45,17 @@ def fmt(v: Any, pct: bool = False) -> str:
 
 
 def summary_table(summary: dict[str, Any], title: str) -> Table:
-    """Rich table: overall row + one row per cooperation category."""
+    """Rich table: overall row + one row per cooperation category (means over scored
+    dialogues; ``lost`` = dialogues lost to simulator, agent-backend or judge failures)."""
     table = Table(title=title)
-    for col in ("group", "n", "satisfaction", "finish rate", "voucher rate", "turns"):
+    for col in ("group", "n", "lost", "satisfaction", "finish rate", "voucher rate", "turns"):
         table.add_column(col, justify="right" if col != "group" else "left")
 
     def row(name: str, s: dict[str, Any]) -> None:
         table.add_row(
             name,
             str(s["n"]),
+            str(s.get("lost", 0)),
             fmt(s["satisfaction_mean"]),
             fmt(s["finish_rate"], True),
             fmt(s["voucher_rate"], True),

@@ -177,6 +177,8 @@ class ServiceEnv:
             rules=self._rules,
             taken=self._actions_taken,
         )
+        if policy_failure:  # nothing was produced: not a format failure of the agent
+            parsed.status, parsed.detail = FormatStatus.NOT_PRODUCED, policy_failure
         ok = parsed.status is FormatStatus.OK
         turn = Turn(
             index=len(self._turns),

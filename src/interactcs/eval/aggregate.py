@@ -54,7 +54,9 @@ COUNTS: tuple[str, ...] = (
     "logic_failures",
     "comm_skipped",
     "logic_skipped",
-    "simulator_failures",
+    "lost_simulator",
+    "lost_agent",
+    "lost_judge",
 )
 
 
@@ -63,6 +65,8 @@ def _judge_mean(trajs: Sequence[Trajectory], rubric: str) -> tuple[float, int, i
     vals: list[float] = []
     failed = skipped = 0
     for t in trajs:
+        if t.lost is not None:  # never scored
+            continue
         v = t.dialogue_scores.get(rubric)
         detail = t.dialogue_scores.get(f"{rubric}_detail") or {}
         if isinstance(v, int | float) and not isinstance(v, bool):
@@ -83,7 +87,7 @@ def dialogue_metrics(trajs: Sequence[Trajectory]) -> dict[str, Any]:
         "voucher_rate": h["voucher_rate"],
         "turns": h["turns_mean"],
         "dialogues": len(trajs),
-        "simulator_failures": h["simulator_failures"],
+        **{k: h[k] for k in ("lost_simulator", "lost_agent", "lost_judge")},
     }
     for rubric in ("comm", "logic"):
         mean, failed, skipped = _judge_mean(trajs, rubric)

@@ -165,6 +165,35 @@ def _prefill(
     return out.logits[:, -1, :], cache_of(out, spec), pos
 
 
+@dataclass(slots=True)
+class RowCache:
+    """A row's KV cache when it left the batch (its eos) or when decoding ended.
+
+    Attributes:
+        layers: per layer (keys, values), each (H, S_row, D): views of the batch cache at
+            that moment (padding columns included).
+        mask: (S_row,) the row's attention mask over those columns.
+        fed: how many of the row's sampled tokens the cache holds (the last ``S_row - S``
+            columns, S = prompt columns); the last sampled token is never fed.
+    """
+
+    layers: list[tuple[torch.Tensor, torch.Tensor]]
+    mask: torch.Tensor
+    fed: int
+
+
+def layer_tensors(cache: Any) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """(keys, values) per layer of a transformers cache, 4.4x and 5.x layouts."""
+    if hasattr(cache, "layers"):
+        return [(layer.keys, layer.values) for layer in cache.layers]
+    return list(zip(cache.key_cache, cache.value_cache, strict=True))
+
+
+def _snapshot(cache: Any, mask: torch.Tensor, rows: list[int], fed: int) -> list[RowCache]:
+    layers = layer_tensors(cache)
+    return [RowCache([(k[r], v[r]) for k, v in layers], mask[r], fed) for r in rows]
+
+
 def decode_loop(
     model: Any,
     spec: DecodeSpec,
@@ -175,32 +204,59 @@ def decode_loop(
     uniforms: torch.Tensor,
     *,
     max_new: int,
-) -> tuple[torch.Tensor, torch.Tensor, Any, torch.Tensor]:
+    retire: float = 0.125,
+) -> tuple[torch.Tensor, torch.Tensor, list[RowCache]]:
     """Sample up to ``max_new`` tokens per row after a prefill.
+
+    Finished rows leave the batch: once at least ``retire`` × the live rows (and at least
+    one) have sampled an end-of-turn token, they are dropped from the cache
+    (``batch_select_indices``, one copy of the cache), so the remaining steps run on the
+    live rows only (a step costs ≈ fixed weight reads + a share per row). Sampling is
+    unchanged: each row reads its own column of ``uniforms``.
 
     Args:
         logits: (B, V) next-token logits from the prefill.
         cache: the prefill's KV cache; mask: (B, S) its attention mask.
         next_pos: (B, 1) position id of the first new token.
         uniforms: (B, >= max_new) pre-drawn uniforms, one column per step.
+        retire: share of live rows that must be finished before they are dropped
+            (0 = drop at every finish, >= 1 = never).
 
     Returns:
-        tokens (B, T) on CPU (pad after a row's eos), their log-probs (B, T), the cache and
-        mask after the loop. Tokens 0..T-2 were fed to the model (the cache holds them);
-        the last sampled token never is.
+        tokens (B, T) on CPU (pad after a row's eos), their log-probs (B, T), and each
+        row's :class:`RowCache`. A row's cache holds every token it was fed: its tokens
+        before the last one it sampled (the last sampled token is never fed).
     """
-    eos = torch.tensor(spec.eos_ids, device=mask.device)
-    done = torch.zeros(mask.size(0), dtype=torch.bool, device=mask.device)
-    tokens: list[torch.Tensor] = []
-    logps: list[torch.Tensor] = []
+    b = mask.size(0)
+    device = mask.device
+    eos = torch.tensor(spec.eos_ids, device=device)
+    live = list(range(b))  # original index of each batch row
+    done = torch.zeros(b, dtype=torch.bool, device=device)  # per batch row
+    out_cache: list[RowCache | None] = [None] * b
+    tokens = torch.full((b, max(max_new, 1)), spec.pad_id, dtype=torch.long)
+    logps = torch.zeros((b, max(max_new, 1)), dtype=torch.float32)
+    steps = 0
     for step in range(max_new):
         tok, lp = sample_next(logits, uniforms[:, step], spec.temperature, spec.top_p)
         tok = torch.where(done, torch.full_like(tok, spec.pad_id), tok)
-        tokens.append(tok)
-        logps.append(torch.where(done, torch.zeros_like(lp), lp))
+        lp = torch.where(done, torch.zeros_like(lp), lp)
+        index = torch.tensor(live)
+        tokens[index, step] = tok.cpu()
+        logps[index, step] = lp.float().cpu()
+        steps = step + 1
         done |= torch.isin(tok, eos)
-        if bool(done.all()) or len(tokens) == max_new:
+        if bool(done.all()) or steps == max_new:
             break
+        n_done = int(done.sum())
+        if n_done and n_done >= retire * len(live):
+            gone = done.nonzero().flatten().tolist()
+            for r, snap in zip(gone, _snapshot(cache, mask, gone, step), strict=True):
+                out_cache[live[r]] = snap
+            keep = (~done).nonzero().flatten()
+            cache.batch_select_indices(keep)
+            live = [live[r] for r in keep.tolist()]
+            mask, next_pos, tok = mask[keep], next_pos[keep], tok[keep]
+            uniforms, done = uniforms[keep], done[keep]
         mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
         out = model(
             input_ids=tok[:, None],
@@ -212,10 +268,13 @@ def decode_loop(
         cache = cache_of(out, spec)
         logits = out.logits[:, -1, :]
         next_pos = next_pos + 1
-    if not tokens:
-        empty = torch.zeros(mask.size(0), 0)
-        return empty.long(), empty, cache, mask
-    return torch.stack(tokens, 1).cpu(), torch.stack(logps, 1).float().cpu(), cache, mask
+    for r, snap in zip(
+        live, _snapshot(cache, mask, list(range(len(live))), max(steps - 1, 0)), strict=True
+    ):
+        out_cache[r] = snap
+    rows = [c for c in out_cache if c is not None]
+    assert len(rows) == b
+    return tokens[:, :steps], logps[:, :steps], rows
 
 
 @torch.no_grad()
@@ -244,7 +303,7 @@ def decode_batch(
     gens = [torch.Generator().manual_seed(int(s)) for s in seeds]
     uniforms = torch.stack([torch.rand(max(max_new, 1), generator=g) for g in gens])
     logits, cache, pos = _prefill(model, spec, prefix, ids, mask)
-    tokens, logps, _, _ = decode_loop(
+    tokens, logps, _ = decode_loop(
         model, spec, logits, cache, mask, pos[:, -1:] + 1, uniforms.to(ids.device), max_new=max_new
     )
     return tokens, logps, tokens.size(1)

@@ -41,7 +41,7 @@ from typing import Any
 
 import torch
 
-from interactcs.policies.hf_decode import DecodeSpec, cache_of, decode_loop
+from interactcs.policies.hf_decode import DecodeSpec, cache_of, decode_loop, layer_tensors
 
 Render = Callable[[list[dict[str, str]], bool], str]
 KV = list[tuple[torch.Tensor, torch.Tensor]]  # per layer (H, n, D)
@@ -89,13 +89,6 @@ class Decoded:
     stopped: bool
     kv: KV | None
     cached: int
-
-
-def _layers(cache: Any) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """(keys, values) per layer of a transformers cache, 4.4x and 5.x layouts."""
-    if hasattr(cache, "layers"):
-        return [(layer.keys, layer.values) for layer in cache.layers]
-    return list(zip(cache.key_cache, cache.value_cache, strict=True))
 
 
 def _make_cache(layers: list[tuple[torch.Tensor, torch.Tensor]]) -> Any:
@@ -209,7 +202,7 @@ def _shared_prefixes(model: Any, spec: DecodeSpec, rows: Sequence[Row], device: 
         use_cache=True,
         **spec.extra_prefill,
     )
-    layers = _layers(cache_of(out, spec))
+    layers = layer_tensors(cache_of(out, spec))
     for i, k in enumerate(keys):
         kv = [(kk[i, :, width - len(k) :], vv[i, :, width - len(k) :]) for kk, vv in layers]
         for r in heads[k]:
@@ -266,7 +259,7 @@ def decode_sessions(
     out = model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True, **kw)
     gens = [torch.Generator().manual_seed(int(s)) for s in seeds]
     uniforms = torch.stack([torch.rand(max(max_new, 1), generator=g) for g in gens]).to(device)
-    tokens, logps, cache, mask = decode_loop(
+    tokens, logps, row_caches = decode_loop(
         model,
         spec,
         out.logits[:, -1, :],
@@ -276,22 +269,21 @@ def decode_sessions(
         uniforms,
         max_new=max_new,
     )
-    fed = max(tokens.size(1) - 1, 0)  # the last sampled token is never fed
-    layers_out = _layers(cache)
     eos = set(spec.eos_ids)
     result = []
     for i, r in enumerate(rows):
         row = tokens[i].tolist()
         end = next((j for j, t in enumerate(row) if t in eos), None)
         keep = len(row) if end is None else end + 1
-        n_fed = min(keep, fed)
+        rc = row_caches[i]
+        n_fed = min(keep, rc.fed)
         cols = torch.cat(
             [
                 torch.arange(c - cs[i], c),
                 torch.arange(c + p - len(r.pending), c + p + n_fed),
             ]
         ).to(device)
-        kv = [(k[i].index_select(1, cols), v[i].index_select(1, cols)) for k, v in layers_out]
+        kv = [(k.index_select(1, cols), v.index_select(1, cols)) for k, v in rc.layers]
         done_cached = cs[i] + len(r.pending) + n_fed
         result.append(
             Decoded(row[:keep], logps[i, :keep].tolist(), end is not None, kv, done_cached)

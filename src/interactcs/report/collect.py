@@ -163,33 +163,45 @@ def slim_dialogue(d: dict[str, Any], source: str) -> dict[str, Any]:
 def source_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Table-1 style numbers computed from raw trajectory dicts of one source.
 
+    The numbers are :func:`interactcs.rollout.metrics.headline`'s (means over scored
+    dialogues; lost dialogues counted per kind); a record that does not parse as a
+    trajectory is counted in ``unreadable`` and left out.
+
     Returns:
-        ``dialogues``, ``sat_mean`` (over dialogues with a score), ``scored``, ``v_rate``,
-        ``finish_rate`` (``Trajectory.finished``), ``turns_mean``, ``process_mean`` (over
-        judged turns), ``end_reasons`` (counts). Rates are fractions.
+        ``dialogues``, ``scored``, ``sat_mean``, ``v_rate``, ``finish_rate``, ``turns_mean``,
+        ``process_mean`` (over judged turns), ``lost``, ``lost_<kind>``, ``unreadable``,
+        ``end_reasons`` (counts). Rates are fractions; means are None without data.
     """
-    n = len(rows)
-    sats = [r["satisfaction"] for r in rows if isinstance(r.get("satisfaction"), int)]
-    finished = 0
+    from interactcs.rollout.metrics import headline
+
+    trajs: list[Trajectory] = []
     for r in rows:
         try:
-            finished += Trajectory.from_dict(r).finished
+            trajs.append(Trajectory.from_dict(r))
         except (TypeError, ValueError, KeyError):
-            pass  # a record that does not parse did not finish cleanly
-    turns = [len(r.get("turns") or []) for r in rows]
+            pass
+    h = headline(trajs)
+
+    def num(key: str) -> float | None:
+        v = h[key]
+        return None if v != v else float(v)  # NaN (no scored dialogue) -> None
+
     ps = [
-        float(t["process_score"])
-        for r in rows
-        for t in r.get("turns") or []
-        if _opt_float(t.get("process_score")) is not None
+        float(t.process_score)
+        for tr in trajs
+        if tr.lost is None
+        for t in tr.turns
+        if _opt_float(t.process_score) is not None
     ]
     return {
-        "dialogues": n,
-        "sat_mean": sum(sats) / len(sats) if sats else None,
-        "scored": len(sats),
-        "v_rate": sum(bool(r.get("voucher_issued")) for r in rows) / n if n else None,
-        "finish_rate": finished / n if n else None,
-        "turns_mean": sum(turns) / n if n else None,
+        "dialogues": len(rows),
+        "scored": h["scored"],
+        "sat_mean": num("satisfaction_mean"),
+        "v_rate": num("voucher_rate"),
+        "finish_rate": num("finish_rate"),
+        "turns_mean": num("turns_mean"),
         "process_mean": sum(ps) / len(ps) if ps else None,
+        **{k: h[k] for k in ("lost", "lost_simulator", "lost_agent", "lost_judge")},
+        "unreadable": len(rows) - len(trajs),
         "end_reasons": dict(Counter(str(r.get("end_reason") or "?") for r in rows).most_common()),
     }

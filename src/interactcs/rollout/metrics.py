@@ -1,12 +1,14 @@
 """Headline numbers of a set of dialogues (spec §6): satisfaction, finish rate, voucher rate.
 
 Conventions (documented choices):
-- ``satisfaction_mean`` is over dialogues the *agent* is responsible for. A dialogue that
-  ended without a user score because of the agent (format failure, turn cap, policy
-  failure) counts as 1, the lowest score. A dialogue lost to a *simulator* failure is
-  excluded (it says nothing about the agent) and counted in ``simulator_failures``.
-- ``finish_rate``: share of dialogues whose every agent turn followed the format and the
-  hard rules (at most one voucher) — ``Trajectory.finished``.
+- Lost dialogues (:attr:`Trajectory.lost`: the simulator, the agent's backend or the judge
+  failed after retries) say nothing about the agent: every mean below is over the *scored*
+  dialogues only (``scored`` of ``n``), and the lost ones are counted per kind
+  (``lost_simulator``, ``lost_agent``, ``lost_judge``; ``lost`` = their sum).
+- ``satisfaction_mean``: a scored dialogue that ended without a user score because of the
+  agent (format failure, turn cap) counts as 1, the lowest score.
+- ``finish_rate``: share of scored dialogues whose every agent turn followed the format and
+  the hard rules (at most one voucher) — ``Trajectory.finished``.
 - ``voucher_rate``: share of dialogues with a voucher; ``cost_rate/<type>``: mean episode
   cost per cost type.
 """
@@ -18,14 +20,14 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from interactcs.scenarios.schema import CATEGORY_NAMES, NEED_NAMES
-from interactcs.types import EndReason, Trajectory
+from interactcs.types import LOST_KINDS, Trajectory
 
 LOWEST_SATISFACTION = 1
 
 
 def scored_satisfaction(t: Trajectory) -> float | None:
-    """Satisfaction used for metrics; ``None`` when the simulator failed."""
-    if t.end_reason == EndReason.SIMULATOR_FAILURE:
+    """Satisfaction used for metrics; ``None`` for a lost dialogue."""
+    if t.lost is not None:
         return None
     return float(t.satisfaction) if t.satisfaction is not None else float(LOWEST_SATISFACTION)
 
@@ -35,20 +37,24 @@ def _mean(xs: Sequence[float]) -> float:
 
 
 def headline(trajs: Sequence[Trajectory]) -> dict[str, Any]:
-    """``n``, ``satisfaction_mean``, ``finish_rate``, ``voucher_rate``, cost rates, turns."""
-    sats = [s for t in trajs if (s := scored_satisfaction(t)) is not None]
-    cost_types = sorted({k for t in trajs for turn in t.turns for k in turn.costs})
+    """``n``, ``scored``, ``satisfaction_mean``, ``finish_rate``, ``voucher_rate``, cost
+    rates, turns (means over scored dialogues) and ``lost`` counts per kind."""
+    lost = [t.lost for t in trajs]
+    scored = [t for t, why in zip(trajs, lost, strict=True) if why is None]
+    cost_types = sorted({k for t in scored for turn in t.turns for k in turn.costs})
     out: dict[str, Any] = {
         "n": len(trajs),
-        "satisfaction_mean": _mean(sats),
-        "finish_rate": _mean([float(t.finished) for t in trajs]),
-        "voucher_rate": _mean([float(t.voucher_issued) for t in trajs]),
-        "turns_mean": _mean([float(len(t.turns)) for t in trajs]),
-        "truncated_rate": _mean([float(t.truncated) for t in trajs]),
-        "simulator_failures": sum(t.end_reason == EndReason.SIMULATOR_FAILURE for t in trajs),
+        "scored": len(scored),
+        "satisfaction_mean": _mean([float(scored_satisfaction(t) or 0.0) for t in scored]),
+        "finish_rate": _mean([float(t.finished) for t in scored]),
+        "voucher_rate": _mean([float(t.voucher_issued) for t in scored]),
+        "turns_mean": _mean([float(len(t.turns)) for t in scored]),
+        "truncated_rate": _mean([float(t.truncated) for t in scored]),
+        "lost": len(trajs) - len(scored),
+        **{f"lost_{kind}": lost.count(kind) for kind in LOST_KINDS},
     }
     for ct in cost_types:
-        out[f"cost_rate/{ct}"] = _mean([t.total_cost(ct) for t in trajs])
+        out[f"cost_rate/{ct}"] = _mean([t.total_cost(ct) for t in scored])
     return out
 
 

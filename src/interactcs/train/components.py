@@ -170,7 +170,7 @@ def build_controllers(cfg: TrainConfig) -> MultiController:
         "release": {"lambda_max": c.lambda_max},
     }[c.name]
     if c.name == "release":
-        if "init" in c.model_fields_set and c.init is not None:  # else the release's 0.7
+        if c.init is not None:  # else the release's 0.7
             kwargs["lambda_init"] = float(c.init)
         for key in ("target", "smoothed_init", "window"):  # optional ControllerConfig fields
             if getattr(c, key, None) is not None:

@@ -75,10 +75,10 @@ class ControllerConfig(BaseModel):
         "pid",
         description="none (λ=0), fixed, gradient (plain error-driven), pid (paper Eq. 8), release",
     )
-    init: float = Field(
-        1.0,
+    init: float | None = Field(
+        None,
         ge=0,
-        description="λ of step 1 (PID: also the starting integral; starting near the equilibrium avoids the first overshoot; release: 0.7 when unset)",
+        description="λ of step 1 (PID: also the starting integral; starting near the equilibrium avoids the first overshoot); unset: 1.0, release: its 0.7",
     )
     fixed_value: float = Field(1.0, ge=0, description="λ for name=fixed")
     lr: float = Field(0.5, gt=0, description="step size of name=gradient")

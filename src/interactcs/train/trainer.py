@@ -187,8 +187,21 @@ class Trainer:
     def train_step(self, step: int) -> dict[str, Any]:
         cfg = self.cfg
         t0 = time.perf_counter()
-        trajs = self.collect(step)
+        collected = self.collect(step)
         t_roll = time.perf_counter() - t0
+        # lost dialogues (simulator, agent backend or judge failed) are never scored: they
+        # leave the advantage batch, so their turns carry no gradient and do not move λ
+        trajs = [t for t in collected if t.lost is None]
+        if len(trajs) < len(collected):  # recorded with the reason (end_reason, failures)
+            with JsonlWriter(self.run_dir / "lost_dialogues.jsonl") as w:
+                for t in collected:
+                    if t.lost is not None:
+                        w.write({"step": step, "lost": t.lost, **t.to_dict()})
+        if not trajs:
+            raise RuntimeError(
+                f"step {step}: all {len(collected)} dialogues were lost to failures "
+                f"({', '.join(sorted({str(t.lost) for t in collected}))}); see the run's logs"
+            )
         lambdas = self.controllers.values
         batch = from_trajectories(
             trajs, costs=self.costs, lambdas=lambdas, process_mode=cfg.judge_mode
@@ -233,7 +246,7 @@ class Trainer:
             batch.dialogue_costs(), names=batch.cost_names
         )
         dt = time.perf_counter() - t0
-        head = headline(trajs)
+        head = headline(collected)
         proc = batch.process[np.isfinite(batch.process)]
         m: dict[str, Any] = {
             "rollout/satisfaction_mean": head["satisfaction_mean"],
@@ -242,6 +255,7 @@ class Trainer:
             "rollout/turns_mean": head["turns_mean"],
             "rollout/process_mean": float(proc.mean()) if proc.size else float("nan"),
             "rollout/outcome_mean": float(batch.outcome.mean()),
+            **{f"rollout/{k}": head[k] for k in ("lost_simulator", "lost_agent", "lost_judge")},
             "train/advantage_mean": float(np.mean(out.advantages)) if out.advantages.size else 0.0,
             "train/lr": float(self.scheduler.get_last_lr()[0]),
             **{f"train/{k}": v for k, v in train_m.items()},
