@@ -1,4 +1,16 @@
-"""Helpers shared by CLI commands: progress bars, tables, scenario selection."""
+"""Helpers shared by CLI commands: progress bars, tables, scenario selection, and the
+endpoint client options ``--timeout``/``--retries``/``--concurrency``.
+
+Usage of the client options in a command (``simulate``, ``eval``; ``train`` can do the same)::
+
+    def cmd(
+        timeout: float = timeout_option(),
+        retries: int = retries_option(),
+        concurrency: int = concurrency_option(),
+    ) -> None:
+        opts = client_options(timeout, retries, concurrency)   # a ClientOptions
+        make_policy(agent, base_url=url, **opts.for_spec(agent))
+"""
 
 from __future__ import annotations
 
@@ -8,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import typer
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -19,7 +32,49 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from interactcs.llm.options import ClientOptions
+
 console = Console()
+
+
+def timeout_option() -> Any:
+    """``--timeout SECONDS``: deadline of one LLM request attempt (default: the client's)."""
+    return typer.Option(
+        None,
+        "--timeout",
+        help="seconds one api:/llm: request attempt may take (connect, and each silence while "
+        "waiting) before it fails and is retried (default 60; LLM judge 120)",
+    )
+
+
+def retries_option() -> Any:
+    """``--retries N``: retries of a failed LLM request (default: the client's)."""
+    return typer.Option(
+        None,
+        "--retries",
+        help="retries of a failed api:/llm: request (timeout, HTTP 429/5xx, malformed reply) "
+        "after the first attempt; then the dialogue is recorded as lost (default 3)",
+    )
+
+
+def concurrency_option() -> Any:
+    """``--concurrency N``: requests in flight per endpoint client (default: the client's)."""
+    return typer.Option(
+        None,
+        "--concurrency",
+        help="most requests in flight at once per api:/llm: client (default 64)",
+    )
+
+
+def client_options(
+    timeout: float | None, retries: int | None, concurrency: int | None
+) -> ClientOptions:
+    """The CLI values as :class:`~interactcs.llm.options.ClientOptions`; a bad value is a
+    usage error (exit 2) that names the option."""
+    try:
+        return ClientOptions(timeout_s=timeout, max_retries=retries, concurrency=concurrency)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 @contextmanager

@@ -11,6 +11,11 @@ Writes ``results.json`` (mean ± std over seeds per policy, per cooperation cate
 need), ``results.md`` and ``<policy>/trajectories.jsonl`` (appended as dialogues finish).
 A folder that already holds dialogues is refused (exit 2) unless ``--resume`` is given, which
 keeps them and runs only the missing ones. See :mod:`interactcs.eval.harness` for the protocol.
+
+``--timeout`` (s per request attempt), ``--retries`` and ``--concurrency`` (requests in
+flight) set the HTTP client of every ``api:`` policy, ``llm:`` simulator and ``llm:`` judge
+(:class:`~interactcs.llm.options.ClientOptions`); dialogues lost to them after the retries
+are counted per kind in ``results.json`` (``lost_agent``, ``lost_simulator``) and never scored.
 """
 
 from __future__ import annotations
@@ -21,7 +26,15 @@ from pathlib import Path
 
 import typer
 
-from interactcs.cli.common import console, default_run_dir, progress_bar
+from interactcs.cli.common import (
+    client_options,
+    concurrency_option,
+    console,
+    default_run_dir,
+    progress_bar,
+    retries_option,
+    timeout_option,
+)
 
 
 def eval_cmd(
@@ -55,6 +68,9 @@ def eval_cmd(
         False, help="one user sample for all seeds (default: a new sample per seed)"
     ),
     max_live: int = typer.Option(256, help="most dialogues in flight at once"),
+    timeout: float = timeout_option(),
+    retries: int = retries_option(),
+    concurrency: int = concurrency_option(),
     out: Path = typer.Option(None, help="output folder (default runs/eval__<scene>__<time>)"),
     resume: bool = typer.Option(
         False, help="continue OUT: keep the dialogues already written, run only the missing ones"
@@ -65,12 +81,14 @@ def eval_cmd(
     from interactcs.eval.tables import rich_table
 
     out = out or default_run_dir("eval", Path(scene).stem)
+    opts = client_options(timeout, retries, concurrency)
     try:
         cfg = EvalConfig(
             policies=list(policy), out=out, scene=scene, users=users, seeds=seeds,
             user_sim=user_sim, judge=judge, base_url=base_url, api_key_env=api_key_env,
             max_turns=max_turns, mix=mix, same_users=same_users, max_live=max_live,
-            resume=resume,
+            resume=resume, timeout_s=opts.timeout_s, max_retries=opts.max_retries,
+            concurrency=opts.concurrency,
         )  # fmt: skip
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None

@@ -5,6 +5,12 @@ refused (exit 2) unless ``--resume`` is given; ``--resume`` keeps the dialogues 
 (a partial last line left by ``kill -9`` is dropped), runs only the missing ones and writes
 ``summary.json`` over all of them. A dialogue is identified by its scenario id and simulator
 seed, so a resumed run must use the same ``--scenarios``, ``--n`` and ``--seed``.
+
+``--timeout`` (s per request attempt), ``--retries`` and ``--concurrency`` (requests in
+flight) set the HTTP client of an ``api:`` agent and an ``llm:`` simulator
+(:class:`~interactcs.llm.options.ClientOptions`). A dialogue whose agent endpoint or
+simulator still fails after the retries is written with its reason and counted in
+``summary.json`` (``lost_agent``, ``lost_simulator``), never scored.
 """
 
 from __future__ import annotations
@@ -14,7 +20,16 @@ from typing import Any, NoReturn
 
 import typer
 
-from interactcs.cli.common import console, default_run_dir, progress_bar, summary_table
+from interactcs.cli.common import (
+    client_options,
+    concurrency_option,
+    console,
+    default_run_dir,
+    progress_bar,
+    retries_option,
+    summary_table,
+    timeout_option,
+)
 
 
 def simulate(
@@ -37,7 +52,10 @@ def simulate(
     ),
     seed: int = typer.Option(0, help="seed for scenario sampling and the simulator"),
     max_turns: int = typer.Option(15, help="agent-turn cap per dialogue"),
-    max_live: int = typer.Option(256, help="most dialogues in flight at once (batched rollout)"),
+    max_live: int = typer.Option(256, help="most dialogues in flight at once"),
+    timeout: float = timeout_option(),
+    retries: int = retries_option(),
+    concurrency: int = concurrency_option(),
     out: Path = typer.Option(
         None, help="output folder (default runs/simulate__<scenarios>__<agent>__<time>)"
     ),
@@ -54,6 +72,7 @@ def simulate(
     from interactcs.types import Trajectory
     from interactcs.users.factory import make_simulator
 
+    opts = client_options(timeout, retries, concurrency)
     scen = load_scenarios(scenarios, n=n, seed=seed)
     out = out or default_run_dir(
         "simulate", Path(scenarios).stem, agent.replace(":", "-").replace("/", "_")
@@ -64,8 +83,12 @@ def simulate(
     done = _previous(traj_path, planned, resume)
     todo = [i for i, key in enumerate(planned) if key not in done]
     out.mkdir(parents=True, exist_ok=True)
-    policy = make_policy(agent, base_url=base_url, api_key_env=api_key_env, seed=seed)
-    simulator = make_simulator(user, base_url=base_url, api_key_env=api_key_env)
+    policy = make_policy(
+        agent, base_url=base_url, api_key_env=api_key_env, seed=seed, **opts.for_spec(agent)
+    )
+    simulator = make_simulator(
+        user, base_url=base_url, api_key_env=api_key_env, **opts.for_spec(user)
+    )
     if done:
         console.print(f"resuming: {len(done)} dialogues already written, {len(todo)} to run")
     trajs: list[Trajectory] = [Trajectory.from_dict(row) for row in done.values()]

@@ -2,15 +2,24 @@
 
 With no arguments it trains the embedded default: hard scene, offline simulator, offline
 judge, ``act`` policy, CMPO with a PID-Lagrangian λ, voucher budget 30 %.
+
+``--out RUN_DIR`` that already holds a run is refused (exit 2) unless ``--resume`` is given:
+``--resume`` continues from the latest checkpoint, or, when the run died before its first
+checkpoint, restarts it from scratch in the same folder. ``--timeout``, ``--retries`` and
+``--concurrency`` set the HTTP client of an ``llm:`` user simulator or judge.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 
-from interactcs.cli.common import console
+from interactcs.cli.common import concurrency_option, console, retries_option, timeout_option
+
+if TYPE_CHECKING:
+    from interactcs.train.config import TrainConfig
 
 
 def _progress_printer(total: int):  # type: ignore[no-untyped-def]
@@ -76,10 +85,12 @@ def train(
     preset: str = typer.Option(
         None, help="start from a shipped preset: smollm2-cpu (SmolLM2-135M, SFT → CMPO, CPU)"
     ),
+    timeout: float = timeout_option(),
+    retries: int = retries_option(),
+    concurrency: int = concurrency_option(),
 ) -> None:
     """Train a service agent with CMPO; writes config.yaml, metrics.jsonl, checkpoints/, curves.png, final_eval.json."""
     from interactcs.train.config import ConfigError, TrainConfig
-    from interactcs.train.trainer import Trainer
 
     if help_config:
         console.print(TrainConfig.describe(), markup=False)
@@ -91,24 +102,79 @@ def train(
         ("algo", algo),
         ("steps", steps),
         ("seed", seed),
+        ("llm_timeout", timeout),
+        ("llm_retries", retries),
+        ("llm_concurrency", concurrency),
     ):
         if val is not None:
             overrides.append(f"{key}={val}")
-    if resume:
-        if out is None or not (out / "config.yaml").exists():
-            raise typer.BadParameter("--resume needs --out RUN_DIR holding config.yaml")
-        config = config or out / "config.yaml"
+    config_path = _check_out(out, resume, config)
     if out is not None:
         overrides.append(f"out={out}")
     try:
-        cfg = TrainConfig.load(config, overrides, preset=None if resume else preset)
+        cfg = TrainConfig.load(config_path, overrides, preset=None if resume else preset)
     except ConfigError as exc:
         console.print(f"[red]{exc}[/]", markup=True)
         raise typer.Exit(2) from None
+    from interactcs.train.checkpoint import RunExistsError
+
+    try:
+        result, run_dir = _run(cfg, resume)
+    except RunExistsError as exc:  # the default folder of another run started this second
+        _fail(str(exc))
+    _print_result(result, cfg.budgets)
+    console.print(f"wrote {run_dir}/final_eval.json and curves.png")
+
+
+def _fail(message: str) -> NoReturn:
+    """Print a one-line error on stderr and exit with status 2 (a usage error)."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _check_out(out: Path | None, resume: bool, config: Path | None) -> Path | None:
+    """Refuse what would log a step twice or resume nothing; returns the config to load.
+
+    Without ``--resume`` a folder holding a run (config.yaml, metrics.jsonl or checkpoints)
+    is refused; an empty or unrelated folder is fine. ``--resume`` reads the run's
+    ``config.yaml`` unless ``--config`` is given.
+    """
+    from interactcs.train.checkpoint import existing_run
+
+    if not resume:
+        found = existing_run(out) if out is not None else []
+        if found:
+            _fail(
+                f"{out} already holds a run ({', '.join(found)}); continue it with --resume "
+                "or choose another --out"
+            )
+        return config
+    if out is None:
+        _fail("--resume needs --out RUN_DIR (the folder of the run to continue)")
+    if not (out / "config.yaml").is_file():
+        _fail(
+            f"--resume: {out} holds no config.yaml, so no run started there; run without --resume"
+        )
+    return config or out / "config.yaml"
+
+
+def _run(cfg: TrainConfig, resume: bool) -> tuple[dict[str, Any], Path]:
+    """Train with progress bars; returns the final evaluation and the run folder."""
+    from interactcs.train.trainer import Trainer
+
     prog, _task, update = _progress_printer(cfg.steps)
     with prog:
         trainer = Trainer(cfg, resume=resume, progress=update)
         prog.console.print(f"run folder: {trainer.run_dir}")
+        if resume:
+            from interactcs.train.checkpoint import latest_checkpoint
+
+            latest = latest_checkpoint(trainer.run_dir)
+            prog.console.print(
+                f"resuming after {latest.name}"
+                if latest is not None
+                else "no checkpoint yet: the run restarts from scratch in this folder"
+            )
         sft_task = None
 
         def sft_progress(done: int, total: int, nll: float) -> None:
@@ -119,8 +185,7 @@ def train(
 
         trainer.progress_sft = sft_progress
         result = trainer.run()
-    _print_result(result, cfg.budgets)
-    console.print(f"wrote {trainer.run_dir}/final_eval.json and curves.png")
+    return result, trainer.run_dir
 
 
 def _print_result(result: dict, budgets: dict) -> None:  # type: ignore[type-arg]

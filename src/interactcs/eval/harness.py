@@ -47,6 +47,7 @@ from interactcs.eval.aggregate import dialogue_metrics, grouped, grouped_over_se
 from interactcs.eval.judges import DialogueJudge, RubricStats, ajudge_one, make_eval_judges
 from interactcs.eval.tables import markdown_report
 from interactcs.llm.http import redact_url
+from interactcs.llm.options import ClientOptions
 from interactcs.rollout.runner import arun_dialogues
 from interactcs.rollout.writer import JsonlWriter, recover_jsonl, write_json
 from interactcs.scenarios.schema import Scenario
@@ -89,6 +90,10 @@ class EvalConfig:
         max_live: dialogues in flight at once.
         out: output folder.
         resume: keep the dialogues already in ``out`` and run only the missing ones.
+        timeout_s: deadline of one request attempt (s) of the ``api:``/``llm:`` clients
+            (policy, simulator, judge); ``None`` = each client's default.
+        max_retries: retries of a failed request; ``None`` = the clients' default.
+        concurrency: requests in flight per client; ``None`` = the clients' default.
     """
 
     policies: list[str]
@@ -107,6 +112,9 @@ class EvalConfig:
     max_live: int | None = 256
     judge_options: dict[str, Any] = field(default_factory=dict)
     resume: bool = False
+    timeout_s: float | None = None
+    max_retries: int | None = None
+    concurrency: int | None = None
 
     def __post_init__(self) -> None:
         if not self.policies:
@@ -118,6 +126,11 @@ class EvalConfig:
             )
         if self.mix is not None and self.mix not in _SCENES:
             raise ValueError(f"mix must be one of {_SCENES}, got {self.mix!r}")
+        self.client_options()  # raises ValueError on a bad timeout, retries or concurrency
+
+    def client_options(self) -> ClientOptions:
+        """The endpoint client limits as :class:`~interactcs.llm.options.ClientOptions`."""
+        return ClientOptions(self.timeout_s, self.max_retries, self.concurrency)
 
 
 class ResumeError(ValueError):
@@ -308,15 +321,23 @@ async def arun_eval(
         label: _previous(out / label / "trajectories.jsonl", planned, cfg.resume)
         for label in labels
     }  # checked for every policy before anything runs
-    simulator = make_simulator(cfg.user_sim, base_url=cfg.base_url, api_key_env=cfg.api_key_env)
+    opts = cfg.client_options()
+    simulator = make_simulator(
+        cfg.user_sim, base_url=cfg.base_url, api_key_env=cfg.api_key_env,
+        **opts.for_spec(cfg.user_sim),
+    )  # fmt: skip
     judges = make_eval_judges(
-        cfg.judge, base_url=cfg.base_url, api_key_env=cfg.api_key_env, **cfg.judge_options
-    )
+        cfg.judge, base_url=cfg.base_url, api_key_env=cfg.api_key_env,
+        **{**opts.for_spec(cfg.judge), **cfg.judge_options},
+    )  # fmt: skip
     runs: list[_PolicyRun] = []
     for spec, label in zip(cfg.policies, labels, strict=True):
         run = _PolicyRun(label)
         p0 = time.perf_counter()
-        policy = make_policy(spec, base_url=cfg.base_url, api_key_env=cfg.api_key_env, seed=0)
+        policy = make_policy(
+            spec, base_url=cfg.base_url, api_key_env=cfg.api_key_env, seed=0,
+            **opts.for_spec(spec),
+        )  # fmt: skip
         path = out / label / "trajectories.jsonl"
         with JsonlWriter(path) as writer:  # appends after the dialogues kept by a resume
             for s, users in enumerate(samples):

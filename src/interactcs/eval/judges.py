@@ -236,8 +236,11 @@ def _llm(
     api_key_env: str = "OPENAI_API_KEY",
     timeout_s: float = 120.0,
     max_retries: int = 3,
+    concurrency: int | None = None,
     **kw: Any,
 ) -> list[DialogueJudge]:
+    """``llm:MODEL`` judges over one client; ``concurrency`` (requests in flight) caps the
+    client and, unless given in ``kw``, each judge's calls in flight."""
     import os
 
     from interactcs.eval.llm_judge import LLMRubricJudge
@@ -249,9 +252,11 @@ def _llm(
             "the llm judge needs a model and a base URL: --judge llm:MODEL --base-url URL "
             "(or set OPENAI_BASE_URL)"
         )
-    client = OpenAIChatClient(
-        url, arg, api_key_env=api_key_env, timeout_s=timeout_s, max_retries=max_retries
-    )
+    client_kw: dict[str, Any] = {"timeout_s": timeout_s, "max_retries": max_retries}
+    if concurrency is not None:
+        client_kw["concurrency"] = concurrency
+        kw.setdefault("concurrency", concurrency)
+    client = OpenAIChatClient(url, arg, api_key_env=api_key_env, **client_kw)
     return [LLMRubricJudge(client, RUBRICS[r], **kw) for r in rubrics]
 
 
@@ -263,8 +268,9 @@ def make_eval_judges(
     Args:
         spec: ``offline`` | ``llm:MODEL``.
         rubrics: rubric names to judge (default Comm and Logic).
-        **kw: for ``llm``: ``base_url``, ``api_key_env``, client ``timeout_s`` /
-            ``max_retries``, and :class:`~interactcs.eval.llm_judge.LLMRubricJudge` options.
+        **kw: for ``llm``: ``base_url``, ``api_key_env``, client ``timeout_s`` (s) /
+            ``max_retries`` / ``concurrency``, and
+            :class:`~interactcs.eval.llm_judge.LLMRubricJudge` options.
 
     Raises:
         KeyError: unknown judge family or rubric (the message lists the valid names).

@@ -7,9 +7,11 @@ Usage::
 
 For every :class:`~interactcs.policies.base.DialogueState` the chat is
 ``[system: state.system_prompt] + history`` with customer lines as ``user`` and the agent's
-earlier *raw* outputs (think/response/action tags included) as ``assistant``; all states of
-a round are requested concurrently (the client caps requests in flight). A request that
-fails after the client's retries yields ``""`` and ``state.extra["policy_failure"]``.
+earlier *raw* outputs (think/response/action tags included) as ``assistant``; the states
+passed together are requested concurrently (the client caps requests in flight). A request
+that fails after the client's retries yields ``""`` and ``state.extra["policy_failure"]``.
+Requests are independent, so the policy sets ``batched = False`` and the rollout advances
+each dialogue as soon as its own request returns (:mod:`interactcs.rollout.runner`).
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ class ApiPolicy:
         max_tokens: completion cap per agent turn (tokens; spec: 1024).
         extra_params: more request fields (``top_p``, ``stop``, ...).
     """
+
+    #: one request per dialogue: the rollout schedules dialogues independently
+    batched = False
 
     def __init__(
         self,

@@ -1,8 +1,12 @@
 """Policy interface: an agent acts on a batch of live dialogues at once.
 
 The rollout gathers every live dialogue's :class:`DialogueState` each round and calls
-``aact`` once, so HF policies can run one batched ``generate`` per turn and API policies
-can fire concurrent requests.
+``aact`` once, so HF policies can run one batched ``generate`` per turn. A policy whose
+states are answered independently (an API endpoint, the rule agents) sets the optional
+class attribute ``batched = False``: the rollout then calls ``aact`` with one state per
+dialogue and advances each dialogue as soon as its own call returns
+(:mod:`interactcs.rollout.runner`). The attribute is not part of the :class:`Policy`
+protocol, so policies without it keep the batched rounds.
 """
 
 from __future__ import annotations

@@ -207,6 +207,10 @@ class RulePolicy:
         seed: varies the wording (template choice) only.
     """
 
+    #: each state is answered on its own (seeded per dialogue and turn), so the rollout
+    #: schedules dialogues independently (:mod:`interactcs.rollout.runner`)
+    batched = False
+
     def __init__(
         self, name: str = "rule", *, mode: str = "judge", fast: bool = False, seed: int = 0
     ) -> None:
@@ -247,6 +251,8 @@ class RulePolicy:
 
 class RandomPolicy:
     """Picks a strategy uniformly each turn (never a second voucher); seeded per dialogue."""
+
+    batched = False  # per-state and seeded per dialogue and turn, like RulePolicy
 
     def __init__(self, *, seed: int = 0) -> None:
         self.name, self.seed = "random", seed

@@ -4,10 +4,15 @@ Layout: ``checkpoints/step_{k:06d}/`` with ``policy/`` (the policy's own ``save`
 ``trainer.pt`` (optimiser, scheduler, controllers, RNG, step, extra), and a ``latest``
 text file naming the newest folder. Writes go to a temp folder renamed at the end, so a
 run killed mid-save never leaves a half checkpoint as ``latest``.
+
+The run-folder helpers below back ``interactcs train --resume``: :func:`existing_run` tells a
+finished or interrupted run from a folder that is free to use, and :func:`reset_run_dir`
+clears what an attempt killed before its first checkpoint left behind.
 """
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
 from pathlib import Path
@@ -56,12 +61,92 @@ def save_checkpoint(
 
 
 def latest_checkpoint(run_dir: Path) -> Path | None:
-    marker = run_dir / "checkpoints" / "latest"
-    if not marker.exists():
-        return None
-    path = run_dir / "checkpoints" / marker.read_text().strip()
-    return path if path.is_dir() else None
+    """The newest complete checkpoint folder of ``run_dir``, or ``None`` when there is none.
+
+    The ``latest`` marker names it; when the marker is missing or names a folder that is gone
+    (a kill between the rename of a checkpoint and the marker's update, or between removing
+    an older copy of a step and renaming its new one), the newest ``step_*`` folder holding a
+    ``trainer.pt`` is used: a folder only gets its ``step_*`` name once it is complete.
+    """
+    root = run_dir / "checkpoints"
+    marker = root / "latest"
+    if marker.is_file():
+        path = root / marker.read_text().strip()
+        if (path / "trainer.pt").is_file():
+            return path
+    done = sorted(p for p in root.glob("step_*") if (p / "trainer.pt").is_file())
+    return done[-1] if done else None
 
 
 def load_trainer_state(ckpt: Path) -> dict[str, Any]:
     return torch.load(ckpt / "trainer.pt", weights_only=False)
+
+
+#: files and folders whose presence marks ``run_dir`` as holding a (possibly interrupted) run
+RUN_MARKERS = ("config.yaml", "metrics.jsonl", "checkpoints")
+
+#: what one training attempt writes besides ``config.yaml`` (cleared before a restart)
+RUN_OUTPUTS = (
+    "checkpoints",
+    "tb",
+    "sft_data.jsonl",
+    "sft_metrics.jsonl",
+    "metrics.jsonl",
+    "lost_dialogues.jsonl",
+    "eval_trajectories.jsonl",
+    "final_eval.json",
+    "curves.png",
+)
+
+
+class RunExistsError(FileExistsError):
+    """A fresh run was pointed at a folder that already holds one (use --resume or another --out)."""
+
+
+def existing_run(run_dir: Path) -> list[str]:
+    """Names of :data:`RUN_MARKERS` present in ``run_dir`` (empty: the folder is free to use)."""
+    return [name for name in RUN_MARKERS if (run_dir / name).exists()]
+
+
+def ensure_fresh(run_dir: Path) -> None:
+    """Refuse to start a new run where one exists, so no metrics row is ever written twice.
+
+    Raises:
+        RunExistsError: ``run_dir`` holds ``config.yaml``, ``metrics.jsonl`` or checkpoints;
+            the one-line message says to continue it with ``--resume`` or pick another
+            ``--out``.
+    """
+    found = existing_run(run_dir)
+    if found:
+        raise RunExistsError(
+            f"{run_dir} already holds a run ({', '.join(found)}); continue it with --resume "
+            "or choose another --out"
+        )
+
+
+def save_config(cfg: Any, path: Path) -> None:
+    """``cfg.to_yaml(path)`` through a temp file renamed into place, so a kill mid-write never
+    leaves a truncated ``config.yaml`` for ``--resume`` to read."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    cfg.to_yaml(tmp)
+    os.replace(tmp, path)
+
+
+def reset_run_dir(run_dir: Path) -> list[str]:
+    """Delete what a training attempt wrote except ``config.yaml``; returns the removed names.
+
+    Used when ``--resume`` finds no checkpoint (the attempt died in the SFT warm start or
+    before the first checkpoint): those stages restart from scratch, so their files are
+    rewritten rather than appended to a dead attempt's partial rows.
+    """
+    removed = []
+    for name in RUN_OUTPUTS:
+        path = run_dir / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+        else:
+            continue
+        removed.append(name)
+    return removed

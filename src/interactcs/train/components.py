@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from interactcs.algo.controllers import MultiController, make_controller
+from interactcs.llm.options import ClientOptions
 from interactcs.policies.base import TrainablePolicy
 from interactcs.rewards.cost import CostSpec, CostType
 from interactcs.scenarios.schema import Scenario
@@ -89,17 +90,27 @@ def hf_kwargs(cfg: TrainConfig) -> dict[str, Any]:
     return {"max_new_tokens": cfg.max_new_tokens, "lora": lora, "prompt_style": cfg.prompt_style}
 
 
+def llm_options(cfg: TrainConfig) -> ClientOptions:
+    """HTTP client options of an ``llm:`` simulator or judge (``llm_timeout``,
+    ``llm_retries``, ``llm_concurrency``); ``.for_spec(spec)`` gives a factory's keywords."""
+    return ClientOptions(cfg.llm_timeout, cfg.llm_retries, cfg.llm_concurrency)
+
+
 def build_simulator(cfg: TrainConfig) -> Any:
+    """User simulator from ``cfg.user_sim``; an ``llm:`` one gets :func:`llm_options`."""
     from interactcs.users.factory import make_simulator
 
-    return make_simulator(cfg.user_sim, base_url=cfg.base_url)
+    kw = llm_options(cfg).for_spec(cfg.user_sim)
+    return make_simulator(cfg.user_sim, base_url=cfg.base_url, **kw)
 
 
 def build_judge(cfg: TrainConfig) -> Any | None:
-    """Process judge from ``cfg.judge`` (``offline``, ``llm:MODEL`` or ``none``)."""
+    """Process judge from ``cfg.judge`` (``offline``, ``llm:MODEL`` or ``none``); an ``llm:``
+    judge gets :func:`llm_options` (timeout, retries, concurrency)."""
     if cfg.judge == "none" or not cfg.use_process and cfg.algo in ("cmpo", "capo"):
         return None
     judges = importlib.import_module("interactcs.rewards.judges")
+    kw = llm_options(cfg).for_spec(cfg.judge)
     pack = _pack(cfg)
     if pack is not None and not pack.is_fds:
         if cfg.judge in ("offline", "rubric"):
@@ -111,8 +122,9 @@ def build_judge(cfg: TrainConfig) -> Any | None:
             mode=cfg.judge_mode,
             base_url=cfg.base_url,
             principles=str(pack.principles_path),
+            **kw,
         )
-    return judges.make_judge(cfg.judge, mode=cfg.judge_mode, base_url=cfg.base_url)
+    return judges.make_judge(cfg.judge, mode=cfg.judge_mode, base_url=cfg.base_url, **kw)
 
 
 def build_costs(cfg: TrainConfig) -> CostSpec:

@@ -143,6 +143,24 @@ class TrainConfig(BaseModel):
         "turn", description="turn (paper) or dialogue (release)"
     )
     base_url: str | None = Field(None, description="OpenAI-compatible URL for llm: simulator/judge")
+    llm_timeout: float = Field(
+        60.0,
+        gt=0,
+        description="seconds an llm: simulator/judge request may stay silent (connecting, "
+        "sending, waiting) before that attempt fails and is retried (CLI --timeout)",
+    )
+    llm_retries: int = Field(
+        3,
+        ge=0,
+        description="retries of a failed llm: simulator/judge request (timeout, HTTP 429/5xx, "
+        "malformed reply) after the first attempt; 0 = one attempt (CLI --retries)",
+    )
+    llm_concurrency: int | None = Field(
+        None,
+        ge=1,
+        description="most llm: simulator and llm: judge requests in flight at once "
+        "(CLI --concurrency); unset: the client's 64 and the judge's 32",
+    )
     max_turns: int = Field(15, ge=1, description="agent-turn cap per dialogue")
 
     # policy

@@ -1,20 +1,52 @@
 """Per-step metrics to ``metrics.jsonl`` (append-only), TensorBoard and, when asked, W&B.
 
 Metric names are grouped CleanRL-style: ``rollout/…``, ``train/…``, ``constraint/…``,
-``perf/…``. Rows from an interrupted run past the resumed step are dropped on resume, so a
-resumed run's file equals an uninterrupted one's.
+``perf/…``. No step is ever held twice: on resume, rows of an interrupted run past the
+resumed step are dropped from ``metrics.jsonl`` (so a resumed run's file equals an
+uninterrupted one's), and TensorBoard is opened with ``purge_step`` = resumed step + 1, so
+readers discard the events the dead attempt wrote for the steps logged again.
 """
 
 from __future__ import annotations
 
-import json
+import os
 from pathlib import Path
 from typing import Any
 
-from interactcs.rollout.writer import JsonlWriter, read_jsonl
+from interactcs.rollout.writer import JsonlWriter, dumps, read_jsonl
+
+
+def keep_rows_upto(path: Path, step: int) -> int:
+    """Rewrite the JSONL file ``path`` keeping only rows whose ``step`` is ≤ ``step``.
+
+    A partial last line (a writer killed mid-line) is dropped too. The new file replaces the
+    old one atomically, so a kill during the rewrite loses nothing. A missing file is left
+    missing.
+
+    Returns:
+        The number of rows dropped.
+    """
+    if not path.exists():
+        return 0
+    rows = read_jsonl(path)
+    keep = [r for r in rows if int(r.get("step", 0)) <= step]
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text("".join(dumps(r) + "\n" for r in keep), encoding="utf-8")
+    os.replace(tmp, path)
+    return len(rows) - len(keep)
 
 
 class MetricsLogger:
+    """Writes one row per step to every sink.
+
+    Args:
+        run_dir: the run folder (``metrics.jsonl`` and ``tb/`` go there).
+        tensorboard: also log numeric metrics to TensorBoard.
+        wandb_cfg: keyword arguments of ``wandb.init`` (None: no W&B).
+        resume_step: the checkpoint step a resumed run continues from (None: a fresh run);
+            rows and TensorBoard events past it are discarded.
+    """
+
     def __init__(
         self,
         run_dir: Path,
@@ -24,16 +56,18 @@ class MetricsLogger:
         resume_step: int | None = None,
     ) -> None:
         self.path = run_dir / "metrics.jsonl"
-        if resume_step is not None and self.path.exists():
-            keep = [r for r in read_jsonl(self.path) if r.get("step", 0) <= resume_step]
-            self.path.write_text("".join(json.dumps(r) + "\n" for r in keep))
+        if resume_step is not None:
+            keep_rows_upto(self.path, resume_step)
         self._jsonl = JsonlWriter(self.path)
         self._tb = None
         if tensorboard:
             try:
                 from torch.utils.tensorboard import SummaryWriter
 
-                self._tb = SummaryWriter(log_dir=str(run_dir / "tb"))
+                # purge_step: events at steps >= resume_step + 1 in earlier files are dropped
+                # by TensorBoard's readers, so a step logged again never shows twice
+                purge = None if resume_step is None else resume_step + 1
+                self._tb = SummaryWriter(log_dir=str(run_dir / "tb"), purge_step=purge)
             except ImportError:  # pragma: no cover - tensorboard is a dependency
                 self._tb = None
         self._wandb = None
@@ -45,6 +79,7 @@ class MetricsLogger:
             self._wandb = wandb.init(**wandb_cfg)
 
     def log(self, step: int, metrics: dict[str, Any]) -> None:
+        """Append one step's row to ``metrics.jsonl`` and send its numbers to TB / W&B."""
         row = {"step": step, **metrics}
         self._jsonl.write(row)
         for k, v in metrics.items():
@@ -57,6 +92,7 @@ class MetricsLogger:
             self._wandb.log(metrics, step=step)
 
     def close(self) -> None:
+        """Flush and close every sink."""
         self._jsonl.close()
         if self._tb is not None:
             self._tb.close()

@@ -2,8 +2,7 @@
 
 Usage::
 
-    from interactcs.train.cmpo_settings import advantage_config, loss_config
-from interactcs.train.config import TrainConfig
+    from interactcs.train.config import TrainConfig
     from interactcs.train.trainer import Trainer
     Trainer(TrainConfig(steps=20)).run()
 
@@ -12,7 +11,8 @@ dialogues advance together), judge every agent turn, build the per-turn reward b
 advantages with the chosen estimator and the current λ, run PPO epochs, then update λ from
 the step's cost rates. Everything random in a step is seeded from ``(seed, step)`` and the
 checkpoint holds weights, optimiser, scheduler, controllers and RNG states, so ``--resume``
-reproduces an uninterrupted run exactly on CPU.
+reproduces an uninterrupted run exactly on CPU. A run killed before its first checkpoint
+restarts from scratch on ``--resume`` (see :meth:`Trainer.run`).
 """
 
 from __future__ import annotations
@@ -44,13 +44,17 @@ from interactcs.train.components import (
 )
 from interactcs.train.config import TrainConfig
 from interactcs.train.evaluate import evaluate_policy
-from interactcs.train.logger import MetricsLogger
+from interactcs.train.logger import MetricsLogger, keep_rows_upto
 from interactcs.train.schedule import cosine_with_warmup
 from interactcs.train.update import UpdateInputs, ppo_update, prepare_inputs
 from interactcs.types import Trajectory
 
 #: env var for fault-injection tests: hard-exit right after this step's checkpoint
 FAULT_ENV = "INTERACTCS_FAULT_AFTER_STEP"
+#: env var for fault-injection tests of kills outside a checkpoint: ``sft`` hard-exits after
+#: the warm start (before the KL reference is saved), ``step:N`` after step N is logged but
+#: before its checkpoint is written
+FAULT_AT_ENV = "INTERACTCS_FAULT_AT"
 
 
 def _step_seed(seed: int, step: int, salt: int = 0) -> int:
@@ -136,8 +140,10 @@ class Trainer:
         return True
 
     def _restore(self) -> None:
+        """Load weights, optimiser, scheduler, controllers, critic and RNG of the latest
+        checkpoint; ``start_step`` becomes its step."""
         latest = ckpt.latest_checkpoint(self.run_dir)
-        if latest is None:
+        if latest is None:  # run() restarts from scratch instead of calling this
             raise FileNotFoundError(f"--resume: no checkpoint in {self.run_dir / 'checkpoints'}")
         self.policy.load(latest / "policy")
         state = ckpt.load_trainer_state(latest)
@@ -275,27 +281,34 @@ class Trainer:
 
     # ------------------------------------------------------------------ main loop
     def run(self) -> dict[str, Any]:
-        cfg = self.cfg
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        self._setup_optim()
-        ref_dir = self.run_dir / "checkpoints" / "reference"
-        if self.resume:
-            if self._merged_base(ref_dir):  # RL adapters sit on the merged warm start
-                from interactcs.train.run_policy import load_run_policy
+        """Train steps ``start_step + 1 … steps``, checkpointing, then :meth:`finish`.
 
-                self.policy = load_run_policy(self.run_dir, which="reference")  # type: ignore[assignment]
-                self._setup_optim()
-            self.ref = self._frozen_copy(load_from=ref_dir)
-            self._restore()
+        A fresh run (``resume=False``) refuses a folder that already holds a run
+        (:class:`~interactcs.train.checkpoint.RunExistsError`), so no step is logged twice.
+
+        ``resume=True`` works from any point of a killed run:
+
+        - with a checkpoint, weights, optimiser, scheduler, λ controllers and RNG states come
+          back from the latest one, and what the dead attempt wrote after its step is dropped
+          (``metrics.jsonl`` and ``lost_dialogues.jsonl`` rows, TensorBoard events through
+          ``purge_step``, a dead :meth:`finish`'s ``eval_trajectories.jsonl``);
+        - without one (killed in the SFT warm start, or in the steps before the first
+          checkpoint), the dead attempt's outputs are deleted (all but ``config.yaml``, see
+          :func:`~interactcs.train.checkpoint.reset_run_dir`) and the run restarts from
+          scratch in the same folder: ``sft_data.jsonl``, ``sft_metrics.jsonl`` and
+          ``metrics.jsonl`` are rewritten, never appended to. ``__init__`` seeds everything
+          before this point, so the restart equals an uninterrupted run.
+
+        Returns:
+            :meth:`finish`'s held-out evaluation.
+        """
+        cfg = self.cfg
+        restored = self._prepare_run_dir()
+        self._setup_optim()
+        if restored:
+            self._resume_from_checkpoint()
         else:
-            cfg.to_yaml(self.run_dir / "config.yaml")
-            self.policy.save(self.run_dir / "checkpoints" / "initial")  # untrained
-            if self._maybe_sft():
-                self._setup_optim()  # fresh optimiser state for the RL stage
-            # start of RL = KL reference (a merged LoRA warm start is saved as a full model)
-            merged = self._merged_base(None)
-            self.policy.save(ref_dir, **({"merge_lora": True} if merged else {}))  # type: ignore[call-arg]
-            self.ref = self._frozen_copy()
+            self._start_fresh()
         logger = MetricsLogger(
             self.run_dir,
             tensorboard=cfg.log_tensorboard,
@@ -306,15 +319,18 @@ class Trainer:
             }
             if cfg.log_wandb
             else None,
-            resume_step=self.start_step if self.resume else None,
+            resume_step=self.start_step if restored else None,
         )
         fault = int(os.environ.get(FAULT_ENV, "0") or 0)
+        fault_at = os.environ.get(FAULT_AT_ENV, "")
         try:
             for step in range(self.start_step + 1, cfg.steps + 1):
                 metrics = self.train_step(step)
                 logger.log(step, metrics)
                 if self.progress is not None:
                     self.progress(step, metrics)
+                if fault_at == f"step:{step}":
+                    os._exit(137)  # simulated kill after logging, before the checkpoint
                 if step % cfg.checkpoint_every == 0 or step == cfg.steps:
                     self._save(step)
                     if fault and step >= fault:
@@ -322,6 +338,50 @@ class Trainer:
         finally:
             logger.close()
         return self.finish()
+
+    def _prepare_run_dir(self) -> bool:
+        """Make the run folder ready; returns whether a checkpoint is to be restored.
+
+        Fresh run: refuse an existing run. Resume without a checkpoint: clear the dead
+        attempt's outputs so its stages restart from scratch (``config.yaml`` stays).
+        """
+        if not self.resume:
+            ckpt.ensure_fresh(self.run_dir)
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            return False
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        if ckpt.latest_checkpoint(self.run_dir) is not None:
+            return True
+        ckpt.reset_run_dir(self.run_dir)
+        return False
+
+    def _start_fresh(self) -> None:
+        """Step 0: config, the untrained policy, the SFT warm start and the KL reference."""
+        ckpt.save_config(self.cfg, self.run_dir / "config.yaml")
+        self.policy.save(self.run_dir / "checkpoints" / "initial")  # untrained
+        if self._maybe_sft():
+            self._setup_optim()  # fresh optimiser state for the RL stage
+        if os.environ.get(FAULT_AT_ENV, "") == "sft":
+            os._exit(137)  # simulated kill after the warm start, before the reference
+        # start of RL = KL reference (a merged LoRA warm start is saved as a full model)
+        merged = self._merged_base(None)
+        ref_dir = self.run_dir / "checkpoints" / "reference"
+        self.policy.save(ref_dir, **({"merge_lora": True} if merged else {}))  # type: ignore[call-arg]
+        self.ref = self._frozen_copy()
+
+    def _resume_from_checkpoint(self) -> None:
+        """Restore the latest checkpoint and drop what the dead attempt logged after it."""
+        ref_dir = self.run_dir / "checkpoints" / "reference"
+        if self._merged_base(ref_dir):  # RL adapters sit on the merged warm start
+            from interactcs.train.run_policy import load_run_policy
+
+            self.policy = load_run_policy(self.run_dir, which="reference")  # type: ignore[assignment]
+            self._setup_optim()
+        self.ref = self._frozen_copy(load_from=ref_dir)
+        self._restore()
+        # metrics.jsonl is cut by MetricsLogger; a dead finish() left a partial eval file
+        keep_rows_upto(self.run_dir / "lost_dialogues.jsonl", self.start_step)
+        (self.run_dir / "eval_trajectories.jsonl").unlink(missing_ok=True)
 
     def _merged_base(self, ref_dir: Path | None) -> bool:
         """Whether RL trains a LoRA adapter on top of a merged warm start (hf: + lora + SFT)."""
