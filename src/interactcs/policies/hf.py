@@ -52,7 +52,9 @@ from interactcs.policies.hf_common import (
     Generation,
     GenerationStats,
     LoraSpec,
+    add_lora,
     dtype_kwarg,
+    load_weights,
     resolve_device,
     resolve_dtype,
 )
@@ -168,34 +170,7 @@ class HFPolicy:
             from peft import PeftModel
 
             return PeftModel.from_pretrained(model, self.path, is_trainable=True)
-        return self._add_lora(model, lora) if lora is not None else model
-
-    @staticmethod
-    def _add_lora(model: Any, lora: LoraSpec) -> Any:
-        from peft import LoraConfig, get_peft_model
-
-        target: Any = lora.target_modules
-        extra: dict[str, Any] = {}
-        if lora.layers is not None:
-            n = int(model.config.num_hidden_layers)
-            extra["layers_to_transform"] = list(range(max(n - lora.layers, 0), n))
-            if isinstance(target, str):  # peft needs names with layers_to_transform
-                target = sorted(
-                    {
-                        name.rsplit(".", 1)[-1]
-                        for name, mod in model.named_modules()
-                        if isinstance(mod, torch.nn.Linear) and ".layers." in name
-                    }
-                )
-        cfg = LoraConfig(
-            r=lora.r,
-            lora_alpha=lora.alpha,
-            lora_dropout=lora.dropout,
-            target_modules=target if isinstance(target, str) else list(target),
-            task_type="CAUSAL_LM",
-            **extra,
-        )
-        return get_peft_model(model, cfg)
+        return add_lora(model, lora) if lora is not None else model
 
     def merge_adapter(self) -> None:
         """Fold the LoRA adapter into the base weights and start a fresh (zero) adapter.
@@ -207,7 +182,7 @@ class HFPolicy:
         if not self.is_peft or self.lora_spec is None:
             return
         base = self.model.merge_and_unload()
-        self.model = self._add_lora(base, self.lora_spec)
+        self.model = add_lora(base, self.lora_spec)
         self.model.eval()
 
     def _eos_ids(self) -> list[int]:
@@ -252,23 +227,7 @@ class HFPolicy:
         A LoRA policy loads an adapter folder; a full-weight policy loads a full model.
         To build a new policy from a folder, use ``HFPolicy(path)``.
         """
-        path = Path(path)
-        adapter = (path / "adapter_config.json").is_file()
-        if adapter != self.is_peft:
-            kind = "an adapter folder" if adapter else "a full model"
-            raise ValueError(
-                f"{path} holds {kind}; this policy is {'LoRA' if self.is_peft else 'full-weight'}"
-            )
-        if adapter:
-            from peft import set_peft_model_state_dict
-            from safetensors.torch import load_file
-
-            set_peft_model_state_dict(self.model, load_file(path / "adapter_model.safetensors"))
-            return
-        from transformers import AutoModelForCausalLM
-
-        fresh = AutoModelForCausalLM.from_pretrained(path, **dtype_kwarg(self.dtype))
-        self.model.load_state_dict(fresh.state_dict())
+        load_weights(self.model, Path(path), is_peft=self.is_peft, dtype=self.dtype)
 
     @property
     def module(self) -> torch.nn.Module:

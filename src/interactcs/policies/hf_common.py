@@ -4,6 +4,8 @@ device and dtype resolution."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -90,3 +92,52 @@ def dtype_kwarg(dtype: torch.dtype) -> dict[str, torch.dtype]:
 
     major, minor = (int(x) for x in transformers.__version__.split(".")[:2])
     return {"dtype": dtype} if (major, minor) >= (4, 56) else {"torch_dtype": dtype}
+
+
+def add_lora(model: Any, lora: LoraSpec) -> Any:
+    """Wrap ``model`` with a fresh peft LoRA adapter (``lora.layers``: top N layers only)."""
+    from peft import LoraConfig, get_peft_model
+
+    target: Any = lora.target_modules
+    extra: dict[str, Any] = {}
+    if lora.layers is not None:
+        n = int(model.config.num_hidden_layers)
+        extra["layers_to_transform"] = list(range(max(n - lora.layers, 0), n))
+        if isinstance(target, str):  # peft needs names with layers_to_transform
+            target = sorted(
+                {
+                    name.rsplit(".", 1)[-1]
+                    for name, mod in model.named_modules()
+                    if isinstance(mod, torch.nn.Linear) and ".layers." in name
+                }
+            )
+    cfg = LoraConfig(
+        r=lora.r,
+        lora_alpha=lora.alpha,
+        lora_dropout=lora.dropout,
+        target_modules=target if isinstance(target, str) else list(target),
+        task_type="CAUSAL_LM",
+        **extra,
+    )
+    return get_peft_model(model, cfg)
+
+
+def load_weights(model: Any, path: Path, *, is_peft: bool, dtype: Any) -> None:
+    """Load weights saved by ``HFPolicy.save`` into ``model`` in place: an adapter folder into
+    a LoRA model, a full model folder into a full-weight model (else ``ValueError``)."""
+    adapter = (path / "adapter_config.json").is_file()
+    if adapter != is_peft:
+        kind = "an adapter folder" if adapter else "a full model"
+        raise ValueError(
+            f"{path} holds {kind}; this policy is {'LoRA' if is_peft else 'full-weight'}"
+        )
+    if adapter:
+        from peft import set_peft_model_state_dict
+        from safetensors.torch import load_file
+
+        set_peft_model_state_dict(model, load_file(path / "adapter_model.safetensors"))
+        return
+    from transformers import AutoModelForCausalLM
+
+    fresh = AutoModelForCausalLM.from_pretrained(path, **dtype_kwarg(dtype))
+    model.load_state_dict(fresh.state_dict())
