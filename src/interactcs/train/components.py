@@ -20,7 +20,7 @@ from interactcs.llm.options import ClientOptions
 from interactcs.policies.base import TrainablePolicy
 from interactcs.rewards.cost import CostSpec, CostType
 from interactcs.scenarios.schema import Scenario
-from interactcs.train.config import TrainConfig
+from interactcs.train.config import LAMBDA_INIT_DEFAULT, TrainConfig
 
 #: seed offset of the held-out split of a built-in scene (unseen scenario instances)
 HELDOUT_SEED_OFFSET = 10_007
@@ -163,7 +163,7 @@ def build_controllers(cfg: TrainConfig) -> MultiController:
     ``controller.target`` / ``smoothed_init`` / ``window`` when the config has such fields.
     """
     c = cfg.controller
-    init = 1.0 if c.init is None else float(c.init)
+    init = LAMBDA_INIT_DEFAULT if c.init is None else float(c.init)
     kwargs: dict[str, Any] = {
         "none": {},
         "fixed": {"value": c.fixed_value},

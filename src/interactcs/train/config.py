@@ -67,6 +67,10 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> None:
             base[k] = v
 
 
+#: λ of step 1 when ``controller.init`` is unset (the release mode uses its own 0.7)
+LAMBDA_INIT_DEFAULT = 1.0
+
+
 class ControllerConfig(BaseModel):
     """How λ (one per cost type) is set each step."""
 

@@ -22,7 +22,7 @@ from interactcs.algo.controllers import make_controller  # noqa: E402
 from interactcs.integrations.verl import fields as F  # noqa: E402
 from interactcs.integrations.verl.checkpoint import LAMBDA_FILE, LambdaCheckpoint  # noqa: E402
 from interactcs.integrations.verl.trainer import CMPOTrainer  # noqa: E402
-from interactcs.train.config import ControllerConfig  # noqa: E402
+from interactcs.train.config import LAMBDA_INIT_DEFAULT  # noqa: E402
 
 PID = {
     "kp": 1.0,
@@ -125,7 +125,9 @@ def test_lambda_checkpoint_round_trip(verl_config: Any, tmp_path: Path, monkeypa
 
     monkeypatch.setattr(PPOTrainerSync, "_load_checkpoint", fake_verl_load)
     b = CMPOTrainer(verl_config)
-    assert b.controllers.values["voucher"] == ControllerConfig().init  # λ of step 1
+    assert (
+        b.controllers.values["voucher"] == LAMBDA_INIT_DEFAULT
+    )  # λ of step 1 (controller.init unset)
     b._load_checkpoint()
     assert b.resume_folder() == str(folder)
     assert b.controllers.state_dict() == a.controllers.state_dict()
@@ -137,7 +139,7 @@ def test_restore_without_saved_state_keeps_initial_lambda(verl_config: Any) -> N
     assert not tr.restore_controllers()  # global_steps 0: training from scratch
     tr.global_steps = 5
     assert not tr.restore_controllers()  # no global_step_5/interactcs_lambda.json
-    assert tr.controllers.values["voucher"] == ControllerConfig().init
+    assert tr.controllers.values["voucher"] == LAMBDA_INIT_DEFAULT
 
 
 def test_release_controller_updates_per_128_dialogues_across_steps(verl_config: Any) -> None:
