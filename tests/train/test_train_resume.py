@@ -11,47 +11,17 @@ uninterrupted run's. The tiny ``act`` config runs in seconds.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from train_cli import TINY, run_train
 
 from interactcs.train import checkpoint as ckpt
 from interactcs.train.config import TrainConfig
 from interactcs.train.logger import keep_rows_upto
-from interactcs.train.trainer import FAULT_AT_ENV, FAULT_ENV, Trainer
+from interactcs.train.trainer import FAULT_AT_ENV, Trainer
 
-TINY = [
-    "steps=4",
-    "checkpoint_every=1",
-    "batch_prompts=4",
-    "group_size=2",
-    "minibatches=1",
-    "train_size=32",
-    "heldout_size=8",
-    "eval_seeds=1",
-    "sft.dialogues=8",
-    "sft.epochs=1",
-    "log_tensorboard=false",
-    "lr=0.01",
-]
 SETS = [a for s in TINY for a in ("-s", s)]
-
-
-def _cli(
-    args: list[str], env_extra: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in (FAULT_ENV, FAULT_AT_ENV)}
-    env.update({"OMP_NUM_THREADS": "1", **(env_extra or {})})
-    return subprocess.run(
-        [sys.executable, "-m", "interactcs.cli.main", "train", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
 
 
 def _rows(path: Path) -> list[dict]:
@@ -69,7 +39,7 @@ def _metrics(run: Path) -> list[dict]:
 def full(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An uninterrupted tiny run (the reference every resumed run must equal)."""
     out = tmp_path_factory.mktemp("full") / "run"
-    done = _cli([*SETS, "--out", str(out)])
+    done = run_train([*SETS, "--out", str(out)])
     assert done.returncode == 0, done.stderr[-2000:]
     return out
 
@@ -83,13 +53,13 @@ def test_resume_before_first_checkpoint_restarts_cleanly(
     run from scratch in the same folder, rewriting (not appending to) the dead attempt's
     SFT data, SFT metrics and step rows; the result equals the uninterrupted run's."""
     cut = tmp_path / "cut"
-    killed = _cli([*SETS, "--out", str(cut)], {FAULT_AT_ENV: fault})
+    killed = run_train([*SETS, "--out", str(cut)], {FAULT_AT_ENV: fault})
     assert killed.returncode == 137, killed.stderr[-2000:]
     assert ckpt.latest_checkpoint(cut) is None
     assert (cut / "sft_data.jsonl").stat().st_size > 0  # partial output of the dead attempt
     if fault == "step:1":
         assert [r["step"] for r in _metrics(cut)] == [1]
-    resumed = _cli(["--resume", "--out", str(cut)])
+    resumed = run_train(["--resume", "--out", str(cut)])
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert "FileNotFoundError" not in resumed.stderr
     assert [r["step"] for r in _metrics(cut)] == [1, 2, 3, 4]
@@ -112,10 +82,10 @@ def test_tensorboard_steps_unique_after_resume(full: Path, tmp_path: Path) -> No
     )
     sets = [*SETS, "-s", "log_tensorboard=true", "-s", "checkpoint_every=2"]
     cut = tmp_path / "cut"
-    killed = _cli([*sets, "--out", str(cut)], {FAULT_AT_ENV: "step:3"})
+    killed = run_train([*sets, "--out", str(cut)], {FAULT_AT_ENV: "step:3"})
     assert killed.returncode == 137, killed.stderr[-2000:]
     assert [r["step"] for r in _metrics(cut)] == [1, 2, 3]
-    resumed = _cli(["--resume", "--out", str(cut)])
+    resumed = run_train(["--resume", "--out", str(cut)])
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert _metrics(cut) == _metrics(full)
     assert len(list((cut / "tb").glob("events.out.tfevents.*"))) == 2  # one per attempt
@@ -136,7 +106,7 @@ def test_tensorboard_steps_unique_after_resume(full: Path, tmp_path: Path) -> No
 def test_rerun_without_resume_is_refused(full: Path) -> None:
     """``train --out`` on a folder that holds a run: one line, exit 2, nothing appended."""
     before = (full / "metrics.jsonl").read_bytes()
-    again = _cli([*SETS, "--out", str(full)])
+    again = run_train([*SETS, "--out", str(full)])
     assert again.returncode == 2
     lines = again.stderr.strip().splitlines()
     assert len(lines) == 1 and "--resume" in lines[0] and "--out" in lines[0], again.stderr
@@ -146,7 +116,7 @@ def test_rerun_without_resume_is_refused(full: Path) -> None:
 
 def test_resume_without_a_started_run_is_refused(tmp_path: Path) -> None:
     """``--resume`` on a folder without config.yaml: one line, exit 2, no traceback."""
-    res = _cli(["--resume", "--out", str(tmp_path / "nothing")])
+    res = run_train(["--resume", "--out", str(tmp_path / "nothing")])
     assert res.returncode == 2
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and "without --resume" in lines[0], res.stderr

@@ -4,44 +4,14 @@ reproduces the uninterrupted run exactly, config errors say how to fix the input
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
+from train_cli import TINY, run_train
 
 from interactcs.train.config import ConfigError, TrainConfig
 from interactcs.train.trainer import FAULT_ENV, Trainer
-
-TINY = [
-    "steps=4",
-    "checkpoint_every=1",
-    "batch_prompts=4",
-    "group_size=2",
-    "minibatches=1",
-    "train_size=32",
-    "heldout_size=8",
-    "eval_seeds=1",
-    "sft.dialogues=8",
-    "sft.epochs=1",
-    "log_tensorboard=false",
-    "lr=0.01",
-]
-
-
-def _cli(
-    args: list[str], env_extra: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", **(env_extra or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "interactcs.cli.main", "train", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
 
 
 def _metrics(run: Path) -> list[dict]:
@@ -51,12 +21,12 @@ def _metrics(run: Path) -> list[dict]:
 
 def test_resume_after_kill_matches_uninterrupted(tmp_path: Path) -> None:
     sets = [a for s in TINY for a in ("-s", s)]
-    full = _cli([*sets, "--out", str(tmp_path / "full")])
+    full = run_train([*sets, "--out", str(tmp_path / "full")])
     assert full.returncode == 0, full.stderr[-2000:]
-    killed = _cli([*sets, "--out", str(tmp_path / "cut")], {FAULT_ENV: "2"})
+    killed = run_train([*sets, "--out", str(tmp_path / "cut")], {FAULT_ENV: "2"})
     assert killed.returncode == 137, killed.stderr[-2000:]  # hard exit right after step 2
     assert len(_metrics(tmp_path / "cut")) == 2
-    resumed = _cli(["--resume", "--out", str(tmp_path / "cut")])
+    resumed = run_train(["--resume", "--out", str(tmp_path / "cut")])
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     a, b = _metrics(tmp_path / "full"), _metrics(tmp_path / "cut")
     assert [r["step"] for r in b] == [1, 2, 3, 4]
