@@ -1,7 +1,9 @@
 """Held-out evaluation over several seeds: mean ± std of the headline metrics.
 
-Each seed re-runs every held-out scenario with its own simulator seeds and its own
-policy-sampling seed. Policies are evaluated as they act in training (sampling, not
+Each seed re-runs every held-out scenario with its own simulator seeds; all seeds run as one
+rollout (one batch for batched policies: an LM decodes 2 × 24 dialogues in about the time of
+1.3 × 24), and the policy's sampling stream is seeded once, so seeds differ in the users' draws
+and in the policy's samples. Policies are evaluated as they act in training (sampling, not
 greedy): a cost budget is a constraint on the *expected* rate of the stochastic policy,
 and a greedy read-out of a policy tuned to a 30 % budget can land anywhere.
 """
@@ -60,23 +62,21 @@ def evaluate_policy(
         the metrics include ``cost_rate/<type>`` (mean cost per dialogue) for every cost type
         charged in any seed or declared by the scenarios' pack (0 when never charged).
     """
-    per_seed: list[dict[str, Any]] = []
-    all_trajs: list[list[Trajectory]] = []
-    for s in range(seeds):
-        set_seed = getattr(policy, "set_sampling_seed", None)
-        if set_seed is not None:
-            set_seed(EVAL_SEED_BASE + s)
-        sim_seeds = [EVAL_SEED_BASE * (s + 1) + i for i in range(len(scenarios))]
-        trajs = run_dialogues(
-            policy,
-            simulator,
-            list(scenarios),
-            seeds=sim_seeds,
-            max_turns=max_turns,
-            on_done=on_done,
-        )
-        per_seed.append(headline(trajs))
-        all_trajs.append(trajs)
+    n = len(scenarios)
+    set_seed = getattr(policy, "set_sampling_seed", None)
+    if set_seed is not None:
+        set_seed(EVAL_SEED_BASE)
+    sim_seeds = [EVAL_SEED_BASE * (s + 1) + i for s in range(seeds) for i in range(n)]
+    trajs = run_dialogues(
+        policy,
+        simulator,
+        list(scenarios) * seeds,
+        seeds=sim_seeds,
+        max_turns=max_turns,
+        on_done=on_done,
+    )
+    all_trajs = [trajs[s * n : (s + 1) * n] for s in range(seeds)]
+    per_seed = [headline(t) for t in all_trajs]
     out: dict[str, Any] = {m: mean_std([h[m] for h in per_seed]) for m in metrics}
     for ct in _cost_types(per_seed, scenarios):
         key = f"cost_rate/{ct}"
