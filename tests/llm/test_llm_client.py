@@ -1,36 +1,32 @@
-"""OpenAIChatClient against a real local HTTP server (no mocks): retries, failures, secrets.
-
-Every test runs over both transports: the small HTTP/1.1 client (``fast``) and the httpx
-fallback used for proxies (``httpx``)."""
+"""OpenAIChatClient (the openai SDK underneath) against a real local HTTP server (no mocks):
+retries, failures recorded without raising, secrets, proxies, event loops."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 
+import openai
 import pytest
 
-from interactcs.llm.openai_client import OpenAIChatClient
+from interactcs.llm.openai_client import OpenAIChatClient, _AsyncOpenAI
 from interactcs.testing.openai_server import Reply, ScriptedServer, SequenceHandler
 
 SECRET = "sk-test-SECRET-4711-do-not-leak"
 MSGS = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}]
 
 
-TRANSPORT = "fast"
-
-
 def _client(srv: ScriptedServer, **kw) -> OpenAIChatClient:
     opts = {"timeout_s": 0.2, "max_retries": 2, "backoff_s": 0.01, "api_key_env": "ICS_TEST_KEY"}
-    client = OpenAIChatClient(srv.base_url, "test-model", **{**opts, **kw})
-    client._transport = TRANSPORT
-    return client
+    return OpenAIChatClient(srv.base_url, "test-model", **{**opts, **kw})
 
 
-@pytest.fixture(autouse=True, params=["fast", "httpx"])
-def _key(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+@pytest.fixture(autouse=True)
+def _key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ICS_TEST_KEY", SECRET)
-    monkeypatch.setitem(globals(), "TRANSPORT", request.param)
+    for scheme in ("HTTP", "HTTPS", "ALL"):  # a proxy of the machine would take the requests
+        monkeypatch.delenv(f"{scheme}_PROXY", raising=False)
+        monkeypatch.delenv(f"{scheme.lower()}_proxy", raising=False)
 
 
 def test_success_sends_model_params_and_bearer() -> None:
@@ -66,28 +62,14 @@ def test_none_params_are_not_sent_and_no_key_no_header(monkeypatch: pytest.Monke
         Reply("later", status=429),
         Reply("timeout", status=408),
         Reply("conflict", status=409),
-        Reply("too early", status=425),
         Reply("bad gateway", status=502),
         Reply("busy", status=503, headers={"Retry-After": "0"}),
         Reply("gateway timeout", status=504),
-        Reply(raw_body="{not json"),
-        Reply(raw_body='{"choices": []}'),
     ],
-    ids=[
-        "timeout",
-        "http500",
-        "http429",
-        "http408",
-        "http409",
-        "http425",
-        "http502",
-        "http503",
-        "http504",
-        "malformed",
-        "no-choices",
-    ],
+    ids=["timeout", "http500", "http429", "http408", "http409", "http502", "http503", "http504"],
 )
 def test_transient_failure_then_success(first: Reply) -> None:
+    """The SDK retries timeouts, 408, 409, 429 and 5xx; the second attempt answers."""
     with ScriptedServer(SequenceHandler([first, "recovered"])) as srv:
         res = asyncio.run(_client(srv).complete(MSGS))
     assert (res.text, res.error, res.attempts) == ("recovered", None, 2)
@@ -95,31 +77,44 @@ def test_transient_failure_then_success(first: Reply) -> None:
 
 
 def test_gives_up_after_retries_without_raising() -> None:
-    with ScriptedServer(lambda body: Reply(raw_body="<html>oops")) as srv:
+    with ScriptedServer(lambda body: Reply("overloaded", status=500)) as srv:
         res = asyncio.run(_client(srv, max_retries=2).complete(MSGS))
     assert res.text is None and res.attempts == 3 and len(srv.requests) == 3
-    assert "malformed" in res.error and "3 attempts" in res.error
+    assert res.error.startswith("HTTP 500: ") and "gave up after 3 attempts" in res.error
 
 
 def test_timeouts_exhaust_retries() -> None:
     with ScriptedServer(lambda body: Reply("late", delay_s=1.0)) as srv:
         res = asyncio.run(_client(srv, max_retries=1).complete(MSGS))
-    assert res.text is None and "timeout" in res.error and res.attempts == 2
+    assert res.text is None and res.attempts == 2
+    assert res.error == "timeout after 0.2 s (gave up after 2 attempts)"
 
 
-@pytest.mark.parametrize("status", [400, 401, 404, 422])
+@pytest.mark.parametrize("status", [400, 401, 404, 422, 425])
 def test_client_error_is_not_retried(status: int) -> None:
     with ScriptedServer(lambda body: Reply("bad model", status=status)) as srv:
         res = asyncio.run(_client(srv).complete(MSGS))
     assert res.text is None and res.attempts == 1 and f"HTTP {status}" in res.error
-    assert len(srv.requests) == 1
+    assert "gave up" not in res.error and len(srv.requests) == 1
 
 
-def test_null_content_is_retried() -> None:
-    """A 200 whose message has no text (e.g. only tool calls) is not a completion."""
-    with ScriptedServer(SequenceHandler([Reply(None), "text"])) as srv:
+@pytest.mark.parametrize(
+    ("reply", "words"),
+    [
+        (Reply(raw_body="{not json"), "malformed completion body: '{not json'"),
+        (Reply(raw_body="<html>oops"), "malformed completion body: '<html>oops'"),
+        (Reply(raw_body='{"choices": []}'), "malformed completion body"),
+        (Reply(None), "completion has no text content (finish_reason='stop')"),
+    ],
+    ids=["bad-json", "html", "no-choices", "null-content"],
+)
+def test_a_200_that_is_not_a_completion_is_recorded_not_retried(reply: Reply, words: str) -> None:
+    """A body that is no completion is an error result at once (the SDK does not retry a
+    200); the caller records the dialogue as lost."""
+    with ScriptedServer(SequenceHandler([reply, "never asked"])) as srv:
         res = asyncio.run(_client(srv).complete(MSGS))
-    assert (res.text, res.attempts) == ("text", 2)
+    assert (res.text, res.attempts, len(srv.requests)) == (None, 1, 1)
+    assert res.error is not None and res.error.startswith(words)
 
 
 def test_retry_after_is_honoured() -> None:
@@ -127,6 +122,21 @@ def test_retry_after_is_honoured() -> None:
     with ScriptedServer(SequenceHandler([busy, "ok"])) as srv:
         res = asyncio.run(_client(srv, backoff_s=0.001).complete(MSGS))
     assert (res.text, res.attempts) == ("ok", 2) and res.latency_s >= 0.3
+
+
+def test_backoff_scales_the_sdk_backoff_and_leaves_retry_after_alone() -> None:
+    """backoff_s = 0.05 is 1/10 of the SDK's first backoff (0.5 s): its waits (0.5 * 2**k
+    times a jitter in (0.75, 1]) shrink tenfold; a Retry-After of 3 s stays 3 s. Fails if
+    the SDK stops calling the hook this relies on."""
+    sdk = _AsyncOpenAI(base_url="http://127.0.0.1:9/v1", api_key="x", max_retries=3)
+    sdk.backoff_scale = 0.05 / 0.5
+    opts = openai._models.FinalRequestOptions(method="post", url="/x")
+    waits = [sdk._calculate_retry_timeout(3 - k, opts, None) for k in range(3)]
+    for k, wait in enumerate(waits):
+        assert 0.75 * 0.05 * 2**k <= wait <= 0.05 * 2**k
+    assert sdk._calculate_retry_timeout(3, opts, {"retry-after": "3"}) == 3.0
+    zero = sdk._calculate_retry_timeout(3, opts, {"retry-after": "0"})  # not honoured: backoff
+    assert 0.75 * 0.05 <= zero <= 0.05
 
 
 def test_key_with_a_line_break_is_refused_without_leaking(
@@ -143,9 +153,19 @@ def test_connection_refused_is_an_error_result() -> None:
     with ScriptedServer(lambda body: "x") as srv:
         url = srv.base_url
     client = OpenAIChatClient(url, "m", timeout_s=0.2, max_retries=1, backoff_s=0.01)
-    client._transport = TRANSPORT
     res = asyncio.run(client.complete(MSGS))
-    assert res.text is None and res.attempts == 2 and res.error
+    assert res.text is None and res.attempts == 2
+    assert res.error.startswith("connection error: ") and "2 attempts" in res.error
+
+
+def test_proxy_from_the_environment_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HTTP_PROXY is honoured (the SDK's httpx transport): the request goes to the (dead)
+    proxy, not to the server."""
+    with ScriptedServer(lambda body: "direct") as srv:
+        monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
+        monkeypatch.setenv("NO_PROXY", "")
+        res = asyncio.run(_client(srv, max_retries=0, timeout_s=2).complete(MSGS))
+    assert res.text is None and res.error.startswith("connection error") and srv.requests == []
 
 
 def test_key_never_leaks(caplog: pytest.LogCaptureFixture) -> None:

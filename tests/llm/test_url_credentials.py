@@ -13,7 +13,7 @@ import logging
 
 import pytest
 
-from interactcs.llm.http import redact_url
+from interactcs.llm.base import redact_url
 from interactcs.llm.openai_client import OpenAIChatClient
 from interactcs.testing.openai_server import Reply, ScriptedServer, SequenceHandler
 

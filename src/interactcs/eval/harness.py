@@ -46,7 +46,7 @@ from typing import Any
 from interactcs.eval.aggregate import dialogue_metrics, grouped, grouped_over_seeds, over_seeds
 from interactcs.eval.judges import DialogueJudge, RubricStats, ajudge_one, make_eval_judges
 from interactcs.eval.tables import markdown_report
-from interactcs.llm.http import redact_url
+from interactcs.llm.base import redact_url
 from interactcs.llm.options import ClientOptions
 from interactcs.rollout.runner import arun_dialogues
 from interactcs.rollout.writer import JsonlWriter, recover_jsonl, write_json

@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+# the user-info part of any ``scheme://user:pass@`` in a text (greedy to the authority's last @)
+_USERINFO = re.compile(r"(?<=://)[^/\s?#]*@")
+
+
+def redact_url(text: str) -> str:
+    """``text`` (a URL, or a message quoting URLs) with credentials replaced by ``***``.
+
+    Example: ``redact_url("http://u:secret@host:8000/v1")`` -> ``"http://***@host:8000/v1"``.
+    """
+    return _USERINFO.sub("***@", text) if "@" in text else text
 
 
 @dataclass(slots=True)

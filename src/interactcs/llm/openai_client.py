@@ -6,84 +6,99 @@ Usage::
     res = asyncio.run(client.complete([{"role": "user", "content": "hi"}], temperature=1.2))
     res.text or res.error
 
+Every request goes through the official ``openai`` SDK (:class:`openai.AsyncOpenAI`, over
+its httpx transport: TLS, proxies from the environment, keep-alive connections).
+
 Behaviour:
-- Transient failures (timeouts, connection errors, malformed HTTP, HTTP 408, 409, 425, 429,
-  500, 502, 503 and 504, a 200 whose body is not a completion) are retried ``max_retries``
-  times with exponential backoff and jitter (``backoff_s * 2**k``, times a factor in
-  [0.5, 1.5); a ``Retry-After`` header, seconds or HTTP date, is honoured up to 30 s). After
-  the last failure :meth:`complete` returns ``ChatResult(text=None, error=...)``; it does
-  not raise for these.
-- Other 4xx/5xx answers (bad request, auth) and a key that cannot be sent in a header (line
-  breaks) are not retried.
-- The API key is read only from the environment variable named by ``api_key_env`` when a
-  request is made and is sent as ``Authorization: Bearer ...``. It is never stored on the
+- ``timeout_s`` is the SDK's per-attempt timeout: connecting, and each silence while sending
+  or waiting for the answer.
+- ``max_retries`` is the SDK's ``max_retries``: it retries timeouts, connection errors and
+  HTTP 408, 409, 429 and 5xx with exponential backoff and jitter (``backoff_s * 2**k``, at
+  most 16 x ``backoff_s``), and honours a server's ``Retry-After`` / ``retry-after-ms``
+  (seconds or an HTTP date, up to 120 s). After the last failure :meth:`complete` returns
+  ``ChatResult(text=None, error=...)``; it does not raise for these, so callers record the
+  dialogue as lost.
+- Not retried, and returned as an error at once: other 4xx answers (bad request, auth), a
+  200 whose body is not a completion (malformed JSON, no choices, no text content), and a
+  key that cannot be sent in a header (line breaks).
+- ``concurrency`` bounds the requests of one client in flight per event loop (an
+  ``asyncio.Semaphore`` held for the whole call, retries and their waits included).
+- The API key is read from the environment variable named by ``api_key_env`` when a
+  request is made and sent as ``Authorization: Bearer ...``. It is never stored on the
   client, logged, or included in results, errors or ``repr``; error texts are scrubbed of
   it in case a server echoes it back.
 - Credentials in ``base_url`` (``http://user:pass@host/v1``) are redacted (``***@``) in
-  ``repr``, logs and error texts; the ``Authorization: Bearer`` key is still sent (the URL's
-  user and password go out as Basic auth only when there is no key).
-- Transport: :class:`~interactcs.llm.http.HttpPool`, a small keep-alive HTTP/1.1 client
-  (~50 us of CPU per request instead of ~1 ms with httpx, which matters with dozens of
-  requests in flight per rollout round); proxies from the environment, credentials in the
-  URL and other schemes fall back to httpx (:class:`~interactcs.llm.http.HttpxPool`), as
-  does everything when ``INTERACTCS_HTTP_CLIENT=httpx``. Clients of one origin on one event
-  loop share connections (:func:`~interactcs.llm.http.shared_pool`).
-- HTTP resources (the connection pool and the concurrency semaphore) belong to one event
-  loop: ``asyncio.run`` makes a new loop each time, and a connection must not outlive its
-  loop. They are closed when ``asyncio.run`` shuts its loop down; call :meth:`aclose` when
-  you manage a loop yourself.
+  ``repr``, logs and error texts, and are taken out of the URL the SDK sees; they go out as
+  Basic auth only when there is no key (the Bearer key wins).
+- The SDK client (and its connections) belongs to one event loop: ``asyncio.run`` makes a
+  new loop each time. It is closed when ``asyncio.run`` shuts its loop down; call
+  :meth:`aclose` when you manage a loop yourself.
 """
 
 from __future__ import annotations
 
 import asyncio
-import email.utils
+import base64
 import functools
 import logging
 import os
-import random
+import re
 import ssl
 import time
-from collections.abc import AsyncGenerator, Mapping
+import urllib.parse
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any
 
-from interactcs.llm.base import ChatResult
-from interactcs.llm.http import (
-    HttpError,
-    HttpPool,
-    HttpTimeout,
-    HttpxPool,
-    dumps,
-    loads,
-    parse_origin,
-    redact_url,
-    shared_pool,
-)
+import openai
+
+from interactcs.llm.base import ChatResult, redact_url
+
+__all__ = ["OpenAIChatClient", "redact_url"]
 
 log = logging.getLogger(__name__)
 
-#: set to ``httpx`` to send every request through httpx (an escape hatch for odd servers)
-TRANSPORT_ENV = "INTERACTCS_HTTP_CLIENT"
-_RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
-_MAX_RETRY_AFTER_S = 30.0
+#: the SDK's first backoff (s); ``backoff_s`` scales its exponential backoff by backoff_s / this
+_SDK_INITIAL_BACKOFF_S = 0.5
+# what an HTTP header value cannot carry (line breaks, controls, non-latin-1)
+_BAD_HEADER_VALUE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u0100-\U0010ffff]")
+
+
+async def _no_key() -> str:
+    """The SDK's key provider: none (:meth:`OpenAIChatClient.complete` sends the
+    ``Authorization`` header itself, read from the environment per request)."""
+    return ""
+
+
+class _AsyncOpenAI(openai.AsyncOpenAI):
+    """:class:`openai.AsyncOpenAI` whose exponential backoff is scaled by ``backoff_scale``
+    (a ``Retry-After`` the SDK honours is left as it is). Overrides the SDK's backoff hook;
+    ``tests/llm/test_llm_client.py`` fails if the SDK renames it or changes its arguments."""
+
+    backoff_scale: float = 1.0
+
+    def _calculate_retry_timeout(
+        self, remaining_retries: int, options: Any, response_headers: Any = None
+    ) -> float:
+        wait = super()._calculate_retry_timeout(remaining_retries, options, response_headers)
+        if wait == self._parse_retry_after_header(response_headers):  # the server's delay
+            return wait
+        return wait * self.backoff_scale
 
 
 @dataclass(slots=True)
 class _LoopState:
-    """HTTP resources of one event loop: the semaphore and the connection pool."""
+    """Resources of one event loop: the concurrency semaphore and the SDK client."""
 
     semaphore: asyncio.Semaphore
-    pool: HttpPool | HttpxPool
-    target: str  # request target of the chat route, e.g. /v1/chat/completions
+    sdk: _AsyncOpenAI
     closer: AsyncGenerator[None, None] | None = None
     closed: bool = False
 
     async def aclose(self) -> None:
-        """Give the pool back once (it may be shared with other clients)."""
         if not self.closed:
             self.closed = True
-            await self.pool.release()
+            await self.sdk.close()
 
 
 async def _close_at_loop_shutdown(state: _LoopState) -> AsyncGenerator[None, None]:
@@ -94,16 +109,13 @@ async def _close_at_loop_shutdown(state: _LoopState) -> AsyncGenerator[None, Non
         await state.aclose()
 
 
-class _Transient(Exception):
-    """A failure worth retrying; ``wait_s`` overrides the backoff (Retry-After)."""
+class _Failure(Exception):
+    """A failed call: ``message`` for the result, ``attempts`` made, ``gave_up`` when the
+    retries were used up (as opposed to a failure that is never retried)."""
 
-    def __init__(self, message: str, wait_s: float | None = None) -> None:
+    def __init__(self, message: str, attempts: int, gave_up: bool) -> None:
         super().__init__(message)
-        self.wait_s = wait_s
-
-
-class _Fatal(Exception):
-    """A failure not worth retrying (4xx other than 408/409/425/429)."""
+        self.attempts, self.gave_up = attempts, gave_up
 
 
 class OpenAIChatClient:
@@ -115,9 +127,10 @@ class OpenAIChatClient:
         api_key_env: environment variable holding the key; unset or empty = no auth header.
             ``None`` never sends one.
         timeout_s: per-attempt limit (s) on connecting and on each silence while sending or
-            waiting for the answer.
-        max_retries: retries after the first attempt (so at most ``1 + max_retries`` attempts).
-        backoff_s: base backoff before the first retry (s); doubles each retry.
+            waiting for the answer (the SDK's ``timeout``).
+        max_retries: retries after the first attempt (so at most ``1 + max_retries``
+            attempts; the SDK's ``max_retries``).
+        backoff_s: first backoff before a retry (s); doubles each retry (SDK default 0.5).
         concurrency: most requests in flight at once (per event loop).
         default_params: extra body fields for every request (e.g. ``{"top_p": 0.9}``);
             per-call keyword arguments override them.
@@ -137,10 +150,10 @@ class OpenAIChatClient:
     ) -> None:
         if not base_url:
             raise ValueError("base_url is empty; pass e.g. http://127.0.0.1:8000/v1")
-        if max_retries < 0 or concurrency < 1 or timeout_s <= 0:
+        if max_retries < 0 or concurrency < 1 or timeout_s <= 0 or backoff_s < 0:
             raise ValueError(
-                f"need max_retries >= 0, concurrency >= 1, timeout_s > 0; got "
-                f"{max_retries}, {concurrency}, {timeout_s}"
+                f"need max_retries >= 0, concurrency >= 1, timeout_s > 0, backoff_s >= 0; got "
+                f"{max_retries}, {concurrency}, {timeout_s}, {backoff_s}"
             )
         self.base_url = base_url.rstrip("/")
         self.model = model
@@ -151,9 +164,7 @@ class OpenAIChatClient:
         self.concurrency = int(concurrency)
         self.default_params = dict(default_params or {})
         self._loops: dict[int, tuple[asyncio.AbstractEventLoop, _LoopState]] = {}
-        self._rng = random.Random()
-        #: ``"fast"`` (HttpPool where it can serve the URL) or ``"httpx"`` (always HttpxPool)
-        self._transport = "fast"
+        self._sdk_url, self._basic = _split_credentials(self.base_url)
 
     def __repr__(self) -> str:
         return (
@@ -161,35 +172,36 @@ class OpenAIChatClient:
             f"api_key_env={self.api_key_env!r})"
         )
 
+    @property
+    def safe_url(self) -> str:
+        """``base_url`` with any credentials replaced by ``***`` (for messages and logs)."""
+        return redact_url(self.base_url)
+
     # -- per-loop resources ------------------------------------------------------------------
     async def _state(self) -> _LoopState:
         loop = asyncio.get_running_loop()
         entry = self._loops.get(id(loop))
         if entry is not None and entry[0] is loop:
             return entry[1]
-        return await self._new_state(loop)
-
-    async def _new_state(self, loop: asyncio.AbstractEventLoop) -> _LoopState:
         for key, (lp, _) in list(self._loops.items()):
             if lp.is_closed():
                 del self._loops[key]
-        # the proxy environment is read here, once per loop (it costs ~0.2 ms)
-        fast = self._transport == "fast" and os.environ.get(TRANSPORT_ENV, "") != "httpx"
-        origin = parse_origin(self.base_url) if fast else None
-        pool: HttpPool | HttpxPool
-        if origin is not None:  # connections shared with other clients of this origin
-            pool, target = shared_pool(origin, _ssl_context), origin.path("/chat/completions")
-        else:
-            pool = HttpxPool(self.base_url, _ssl_context)
-            target = f"{pool.base_path}/chat/completions"
-        state = _LoopState(asyncio.Semaphore(self.concurrency), pool, target)
+        sdk = _AsyncOpenAI(
+            base_url=self._sdk_url,
+            api_key=_no_key,
+            timeout=self.timeout_s,
+            max_retries=self.max_retries,
+            http_client=openai.DefaultAsyncHttpxClient(verify=_ssl_context()),
+        )
+        sdk.backoff_scale = self.backoff_s / _SDK_INITIAL_BACKOFF_S
+        state = _LoopState(asyncio.Semaphore(self.concurrency), sdk)
         state.closer = _close_at_loop_shutdown(state)
         await state.closer.__anext__()  # registers it with the loop's async-generator hooks
         self._loops[id(loop)] = (loop, state)
         return state
 
     async def aclose(self) -> None:
-        """Close the current loop's HTTP connections (optional under ``asyncio.run``)."""
+        """Close the current loop's SDK client (optional under ``asyncio.run``)."""
         entry = self._loops.pop(id(asyncio.get_running_loop()), None)
         if entry is not None:
             await entry[1].aclose()
@@ -197,22 +209,28 @@ class OpenAIChatClient:
                 await entry[1].closer.aclose()
 
     # -- helpers -----------------------------------------------------------------------------
-    def _headers(self) -> dict[str, str]:
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        key = os.environ.get(self.api_key_env, "") if self.api_key_env else ""
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
-        return headers
+    def _key(self) -> str:
+        return os.environ.get(self.api_key_env, "") if self.api_key_env else ""
 
-    @property
-    def safe_url(self) -> str:
-        """``base_url`` with any credentials replaced by ``***`` (for messages and logs)."""
-        return redact_url(self.base_url)
+    def _auth_header(self) -> dict[str, Any]:
+        """``Authorization`` for this request: Bearer key, else the URL's Basic auth, else
+        none (``openai.omit`` drops the header)."""
+        key = self._key()
+        if key:
+            if _BAD_HEADER_VALUE.search(key):
+                raise _Failure(
+                    f"the API key in ${self.api_key_env} has a line break, control or "
+                    "non-latin-1 character; not sent",
+                    1,
+                    False,
+                )
+            return {"Authorization": f"Bearer {key}"}
+        return {"Authorization": self._basic if self._basic else openai.omit}
 
     def _scrub(self, text: str) -> str:
         """Remove the API key and URL credentials from any text that might leave the client."""
         text = redact_url(text)
-        key = os.environ.get(self.api_key_env, "") if self.api_key_env else ""
+        key = self._key()
         if not key:
             return text
         for form in {key, key.strip(), repr(key)[1:-1], repr(key.encode("utf-8", "replace"))[2:-1]}:
@@ -220,43 +238,47 @@ class OpenAIChatClient:
                 text = text.replace(form, "***")
         return text
 
-    def _backoff(self, retry: int, wait_s: float | None) -> float:
-        if wait_s is not None:
-            return min(max(wait_s, 0.0), _MAX_RETRY_AFTER_S)
-        return self.backoff_s * (2**retry) * (0.5 + self._rng.random())
+    async def _call(self, sdk: _AsyncOpenAI, body: dict[str, Any]) -> tuple[str, Any, int]:
+        """One SDK call (its retries included): ``(text, usage dict, attempts)``.
 
-    # -- one attempt -------------------------------------------------------------------------
-    async def _attempt(
-        self, pool: HttpPool | HttpxPool, target: str, payload: bytes
-    ) -> tuple[str, dict[str, Any] | None]:
+        Raises:
+            _Failure: for every API, transport or body error.
+        """
+        headers = self._auth_header()
         try:
-            resp = await pool.request(
-                "POST", target, self._headers(), payload, timeout_s=self.timeout_s
+            raw = await sdk.chat.completions.with_raw_response.create(
+                model=self.model,
+                messages=body.pop("messages"),
+                extra_body=body,
+                extra_headers=headers,
             )
-        except HttpTimeout:
-            raise _Transient(f"timeout after {self.timeout_s:g} s") from None
-        except HttpError as exc:  # connect errors, resets, protocol errors
-            raise _Transient(f"{type(exc).__name__}: {exc}") from None
-        except ValueError as exc:  # a header that cannot be sent (e.g. a key with a newline)
-            raise _Fatal(f"bad request headers: {exc}") from None
-        if resp.status != 200:
-            snippet = resp.text[:200].replace("\n", " ")
-            msg = f"HTTP {resp.status}: {snippet}"
-            if resp.status in _RETRY_STATUS:
-                raise _Transient(msg, _retry_after(resp.headers))
-            raise _Fatal(msg)
+        except openai.APIStatusError as exc:
+            attempts = _attempts(exc)
+            snippet = exc.response.text[:200].replace("\n", " ")
+            retried = _retryable_status(exc.status_code)
+            raise _Failure(f"HTTP {exc.status_code}: {snippet}", attempts, retried) from None
+        except openai.APITimeoutError as exc:
+            raise _Failure(f"timeout after {self.timeout_s:g} s", _attempts(exc), True) from None
+        except openai.APIConnectionError as exc:
+            cause = exc.__cause__ or exc
+            msg = f"connection error: {type(cause).__name__}: {cause}"
+            raise _Failure(msg, _attempts(exc), True) from None
+        attempts = raw.retries_taken + 1
         try:
-            data = loads(resp.body)
-            choice = data["choices"][0]
-            text = choice["message"]["content"]
-        except (ValueError, KeyError, IndexError, TypeError):
-            raise _Transient(f"malformed completion body: {resp.text[:200]!r}") from None
+            completion = raw.parse()
+            choice = completion.choices[0]
+            text = choice.message.content
+        except (ValueError, AttributeError, IndexError, TypeError, openai.APIError):
+            snippet = raw.http_response.text[:200]
+            raise _Failure(f"malformed completion body: {snippet!r}", attempts, False) from None
         if not isinstance(text, str):
-            raise _Transient(
-                f"completion has no text content (finish_reason={choice.get('finish_reason')!r})"
+            raise _Failure(
+                f"completion has no text content (finish_reason={choice.finish_reason!r})",
+                attempts,
+                False,
             )
-        usage = data.get("usage") if isinstance(data.get("usage"), dict) else None
-        return text, usage
+        usage = completion.usage.model_dump() if completion.usage is not None else None
+        return text, usage, attempts
 
     # -- ChatClient --------------------------------------------------------------------------
     async def complete(
@@ -279,59 +301,61 @@ class OpenAIChatClient:
             total ``latency_s`` (s, including backoff waits).
 
         Raises:
-            TypeError, ValueError: the body is not JSON-serialisable (e.g. NaN, objects).
+            TypeError, ValueError: the body is not JSON-serialisable (e.g. objects).
         """
-        body: dict[str, Any] = {**self.default_params, "model": self.model, "messages": messages}
+        body: dict[str, Any] = {**self.default_params, "messages": messages}
         if temperature is not None:
             body["temperature"] = temperature
         if max_tokens is not None:
             body["max_tokens"] = max_tokens
         body.update(extra)
-        payload = dumps(body)  # once, reused by the retries
-        loop = asyncio.get_running_loop()
-        entry = self._loops.get(id(loop))
-        state = entry[1] if entry is not None and entry[0] is loop else await self._state()
+        body.pop("model", None)
+        state = await self._state()
         t0 = time.perf_counter()
-        error = ""
-        for attempt in range(1, self.max_retries + 2):
-            async with state.semaphore:
-                try:
-                    text, usage = await self._attempt(state.pool, state.target, payload)
-                    return ChatResult(text, None, attempt, time.perf_counter() - t0, usage)
-                except _Fatal as exc:
-                    error = self._scrub(str(exc))
-                    log.warning("chat request to %s failed (not retried): %s", self.safe_url, error)
-                    return ChatResult(None, error, attempt, time.perf_counter() - t0)
-                except _Transient as exc:
-                    error, wait_s = self._scrub(str(exc)), exc.wait_s
-            if attempt <= self.max_retries:
-                log.debug("chat attempt %d to %s failed: %s", attempt, self.safe_url, error)
-                await asyncio.sleep(self._backoff(attempt - 1, wait_s))
-        error = f"{error} (gave up after {self.max_retries + 1} attempts)"
-        log.warning("chat request to %s failed: %s", self.safe_url, error)
-        return ChatResult(None, error, self.max_retries + 1, time.perf_counter() - t0)
+        async with state.semaphore:
+            try:
+                text, usage, attempts = await self._call(state.sdk, body)
+                return ChatResult(text, None, attempts, time.perf_counter() - t0, usage)
+            except _Failure as exc:
+                failure = exc
+        error = self._scrub(str(failure))
+        if failure.gave_up:
+            error = f"{error} (gave up after {failure.attempts} attempts)"
+            log.warning("chat request to %s failed: %s", self.safe_url, error)
+        else:
+            log.warning("chat request to %s failed (not retried): %s", self.safe_url, error)
+        return ChatResult(None, error, failure.attempts, time.perf_counter() - t0)
 
 
 @functools.cache
 def _ssl_context() -> ssl.SSLContext:
-    """One verifying TLS context per process (loading the CA bundle costs 20-40 ms); the
-    same as httpx's default (certifi, or ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``)."""
-    import httpx
+    """One verifying TLS context per process, the SDK transport's default (building one
+    costs ~25 ms of CPU, which every new event loop would pay per client)."""
+    import httpx2  # the openai SDK's HTTP library
 
-    return httpx.create_ssl_context()
+    return httpx2.create_ssl_context()
 
 
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delay seconds or an HTTP date)."""
-    value = headers.get("retry-after")
-    if value is None:
-        return None
+def _split_credentials(base_url: str) -> tuple[str, str | None]:
+    """``(base_url without user:password, "Basic ..." header value or None)``."""
+    parts = urllib.parse.urlsplit(base_url)
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if not at:
+        return base_url, None
+    user, _, password = userinfo.partition(":")
+    pair = f"{urllib.parse.unquote(user)}:{urllib.parse.unquote(password)}"
+    basic = "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
+    return urllib.parse.urlunsplit(parts._replace(netloc=host)), basic
+
+
+def _attempts(exc: openai.APIError) -> int:
+    """Attempts the SDK made, from the retry counter it sends with every request."""
     try:
-        return float(value)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return when.timestamp() - time.time() if when.tzinfo is not None else None
+        return int(exc.request.headers.get("x-stainless-retry-count", "0")) + 1
+    except (AttributeError, RuntimeError, ValueError):  # no request attached
+        return 1
+
+
+def _retryable_status(status: int) -> bool:
+    """Statuses the SDK retries (its ``_should_retry``, without the x-should-retry header)."""
+    return status in (408, 409, 429) or status >= 500

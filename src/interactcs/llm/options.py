@@ -31,13 +31,15 @@ ENDPOINT_FAMILIES: frozenset[str] = frozenset({"api", "llm"})
 
 @dataclass(frozen=True, slots=True)
 class ClientOptions:
-    """Per-request limits of :class:`~interactcs.llm.openai_client.OpenAIChatClient`.
+    """Per-request limits of :class:`~interactcs.llm.openai_client.OpenAIChatClient` (the
+    ``openai`` SDK's ``timeout`` and ``max_retries``, and a semaphore).
 
     Attributes:
         timeout_s: deadline of one request attempt (s): connecting, and each silence while
             sending or waiting for the answer. ``None`` = the client's default.
-        max_retries: retries after a failed first attempt (timeouts, HTTP 5xx/429,
-            malformed bodies); at most ``1 + max_retries`` attempts. ``None`` = default.
+        max_retries: retries after a failed first attempt (timeouts, connection errors,
+            HTTP 408/409/429/5xx, waiting as ``Retry-After`` says); at most
+            ``1 + max_retries`` attempts. ``None`` = default.
         concurrency: most requests of one client in flight at once (per event loop);
             ``None`` = default.
     """
