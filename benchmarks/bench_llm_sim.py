@@ -4,36 +4,39 @@ Usage::
 
     python benchmarks/bench_llm_sim.py                     # human-readable
     python benchmarks/bench_llm_sim.py --json              # one JSON object on stdout
-    python benchmarks/bench_llm_sim.py --dialogues 64 --delay 0.1 --repeats 3
+    python benchmarks/bench_llm_sim.py --dialogues 64 --delay 1 --repeats 3
 
 What is measured. ``--dialogues`` scenarios of the built-in ``hard`` scene are played through
 :func:`interactcs.rollout.runner.run_dialogues` by :class:`~interactcs.policies.api.ApiPolicy`
 (``api:bench-agent``) against :class:`~interactcs.users.llm_sim.LLMUserSimulator`
-(``llm:bench-user``), both talking to one :class:`~interactcs.testing.openai_server.ScriptedServer`
-that answers every request after a fixed ``--delay``. The agent always answers with a valid
-``chat`` turn; customer i ends with ``[end:4]`` after k_i = 1 + (i mod ``--max-k``) agent
-turns, so dialogues have different lengths.
+(``llm:bench-user``), both talking through :class:`~interactcs.llm.openai_client.OpenAIChatClient`
+(the ``openai`` SDK's ``AsyncOpenAI``) to one
+:class:`~interactcs.testing.openai_server.ScriptedServer` that answers every request after a
+fixed ``--delay`` (default 1 s, a realistic model call). The agent always answers with a
+valid ``chat`` turn; customer i ends with ``[end:4]`` after k_i = 1 + (i mod ``--max-k``)
+agent turns, so dialogues have different lengths.
 
-Within one dialogue the requests are strictly sequential (opening, agent, user, agent, ...),
-so no schedule can beat ``ideal = max_i(requests_i) * delay``. ``efficiency = ideal / wall``
-(wall = the whole ``run_dialogues`` call: event loop, HTTP clients, env, parsing). A rollout
-that serialised the dialogues would score about ``1 / dialogues``.
+Two numbers, reported separately:
 
-What bounds it. Every request costs CPU in the rollout process (``cpu_ms_per_request``:
-about 0.13 ms with :mod:`interactcs.llm.http`, of which ~0.05 ms is the rollout itself, env,
-prompts and parsing; it was ~1 ms with httpx) and in the server
-(``server_cpu_ms_per_request``), paid for each request of a round, so a round costs
-``delay`` plus dialogues x that. ``overhead_ms_per_request`` reports the wall-clock excess;
-efficiency approaches 1 as the delay grows toward real LLM latencies (seconds). On a shared
-machine the rollout and the server also wait for a core: ``load_avg_1min`` says how busy the
-machine was, and ``efficiency_est_idle_cpu`` = ``ideal / (ideal + cpu_s)`` estimates the
-efficiency with a core to itself. Measurements and analysis: ``docs/bench_llm_sim.md``.
+- ``efficiency`` = ideal / wall. Within one dialogue the requests are strictly sequential
+  (opening, agent, user, agent, ...), so no schedule can beat ``ideal = max_i(requests_i) *
+  delay``; wall = the whole ``run_dialogues`` call (event loop, HTTP clients, env, parsing).
+  A rollout that serialised the dialogues would score about ``1 / dialogues``.
+- ``cpu_ms_per_request``: CPU of this process (``time.process_time``: SDK, HTTP, rollout,
+  env, prompts, parsing) per request; ``server_cpu_ms_per_request`` is the server's.
+
+The peer (``peer``, on by default; ``--no-peer`` skips it) is what a user would write by
+hand: one plain ``openai.AsyncOpenAI`` and ``asyncio.gather`` over the same dialogues, each
+sending the same number of sequential requests (alternating the two model names, a 2 kB
+system prompt plus the growing history) to a fresh server with the same delay, with no
+rollout, environment or parsing. Its efficiency and CPU per request are the floor of any
+rollout built on the SDK; the difference is the cost of the rollout and our client wrapper.
+On a shared machine both wait for a core: ``load_avg_1min`` says how busy it was.
 
 ``--server process`` (default) forks the scripted server into its own process, like a
 real LLM server; ``--server thread`` keeps it in this process; ``--server none`` replaces
-HTTP by an in-process client that sleeps ``delay`` and answers with the same script: the
-ceiling any transport could reach on this machine at this moment (run it next to the
-others when the machine is busy).
+HTTP by an in-process client that sleeps ``delay`` and answers with the same script (the
+rollout alone; no peer).
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ import statistics
 import sys
 import time
 from typing import Any
+
+import openai
 
 from interactcs.llm.base import ChatResult
 from interactcs.llm.openai_client import OpenAIChatClient
@@ -65,6 +70,7 @@ AGENT_TEXT = (
     "<action>chat</action>"
 )
 _ORDER = re.compile(r"Order (\S+) from")
+PEER_SYSTEM = "You are a customer of a food-delivery app. " * 48  # ~2 kB, like the sim prompt
 
 
 def load_bench_scenarios(n: int) -> list[Scenario]:
@@ -246,6 +252,63 @@ def run_once(n: int, delay: float, max_k: int, max_turns: int, server: str) -> d
     }
 
 
+async def _peer_dialogue(sdk: openai.AsyncOpenAI, n_requests: int) -> int:
+    """One dialogue of the peer: ``n_requests`` sequential requests; returns those answered."""
+    messages: list[dict[str, str]] = [{"role": "system", "content": PEER_SYSTEM}]
+    answered = 0
+    for j in range(n_requests):
+        role = "user" if j % 2 == 0 else "assistant"
+        completion = await sdk.chat.completions.create(
+            model=USER_MODEL if role == "user" else AGENT_MODEL,
+            messages=messages,  # type: ignore[arg-type]
+            max_tokens=256,
+        )
+        text = completion.choices[0].message.content or ""
+        messages = [*messages, {"role": role, "content": text}]
+        answered += bool(text)
+    return answered
+
+
+def run_peer(seq: list[int], delay: float, server: str) -> dict[str, Any]:
+    """The hand-written peer on a fresh server: plain ``AsyncOpenAI`` + ``asyncio.gather``,
+    dialogue i making ``seq[i]`` sequential requests."""
+    endpoint = Endpoint({}, delay, server)
+
+    async def gather() -> list[int]:
+        async with openai.AsyncOpenAI(
+            base_url=endpoint.url, api_key="unused", timeout=30.0, max_retries=0
+        ) as sdk:
+            return list(await asyncio.gather(*(_peer_dialogue(sdk, k) for k in seq)))
+
+    try:
+        t0, c0 = time.perf_counter(), time.process_time()
+        answered = asyncio.run(gather())
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        n_requests = endpoint.n_requests()
+    finally:
+        endpoint.close()
+    ideal = max(seq) * delay
+    return {
+        "wall_s": wall,
+        "ideal_s": ideal,
+        "efficiency": ideal / wall,
+        "requests": n_requests,
+        "requests_match": n_requests == sum(seq) == sum(answered),
+        "cpu_ms_per_request": 1000 * cpu / max(n_requests, 1),
+        "server_cpu_ms_per_request": (
+            None
+            if endpoint.server_cpu_s is None
+            else 1000 * endpoint.server_cpu_s / max(n_requests, 1)
+        ),
+    }
+
+
+def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run of median efficiency, with ``efficiency_runs`` of all of them."""
+    mid = sorted(runs, key=lambda r: r["efficiency"])[len(runs) // 2]
+    return {**mid, "efficiency_runs": [r["efficiency"] for r in runs]}
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--json", action="store_true", help="print one JSON object")
@@ -253,8 +316,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument(
         "--delay",
         type=float,
-        default=0.1,
-        help="server delay per request (s); 0.1 s stands in for a (fast) model call",
+        default=1.0,
+        help="server delay per request (s); 1 s stands in for a model call",
     )
     ap.add_argument("--max-k", type=int, default=6, help="customers end after 1..max-k agent turns")
     ap.add_argument("--max-turns", type=int, default=15, help="agent-turn cap")
@@ -266,11 +329,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         help="scripted server in a forked child process (like a real LLM server), in a thread "
         "here, or none (no HTTP: the rollout's own ceiling)",
     )
+    ap.add_argument(
+        "--peer",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also run the plain AsyncOpenAI + asyncio.gather peer (not with --server none)",
+    )
     args = ap.parse_args(argv)
-    runs = [
-        run_once(args.dialogues, args.delay, args.max_k, args.max_turns, args.server)
-        for _ in range(args.repeats)
-    ]
+    runs, peers = [], []
+    for _ in range(args.repeats):  # interleaved, so both see the same machine load
+        runs.append(run_once(args.dialogues, args.delay, args.max_k, args.max_turns, args.server))
+        if args.peer and args.server != "none":
+            seq = [1 + 2 * (1 + i % args.max_k) for i in range(args.dialogues)]
+            peers.append(run_peer(seq, args.delay, args.server))
     eff = [r["efficiency"] for r in runs]
     mid = sorted(runs, key=lambda r: r["efficiency"])[len(runs) // 2]
     result = {
@@ -286,11 +357,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "load_avg_1min": os.getloadavg()[0],
         "cpu_cores": os.cpu_count(),
         **{k: v for k, v in mid.items() if k != "efficiency"},
+        "peer": _median_run(peers) if peers else None,
     }
     if args.json:
         print(json.dumps(result))
     else:
         for k, v in result.items():
+            if isinstance(v, dict):
+                v = ", ".join(f"{a}={b:.4g}" if isinstance(b, float) else f"{a}={b}"
+                              for a, b in v.items() if not isinstance(b, list))  # fmt: skip
             print(f"{k:>28}: {v:.4f}" if isinstance(v, float) else f"{k:>28}: {v}")
     return result
 

@@ -37,3 +37,10 @@ def test_bench_runs_and_counts(server: str) -> None:
     assert 0 < out["efficiency"] <= 1.05
     assert out["cpu_ms_per_request"] > 0
     assert (out["server_cpu_ms_per_request"] is None) == (server != "process")
+    peer = out["peer"]
+    if server == "none":  # no HTTP: nothing to compare the SDK peer with
+        assert peer is None
+    else:  # 6 dialogues of 1 + 2 * (1, 2, 3, 1, 2, 3) sequential requests: 6 * 5 = 30
+        assert peer["requests"] == 30 == out["requests"] and peer["requests_match"]
+        assert peer["ideal_s"] == out["ideal_s"] and 0 < peer["efficiency"] <= 1.05
+        assert peer["cpu_ms_per_request"] > 0
