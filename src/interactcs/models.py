@@ -49,6 +49,42 @@ class ModelNotAvailable(RuntimeError):
     """A named model's package (or the GGUF reader) is not installed; the message says how."""
 
 
+#: optional dependency groups (extras in pyproject.toml) -> the top-level modules they install
+EXTRAS: dict[str, tuple[str, ...]] = {
+    "hf": ("transformers", "peft"),
+    "tb": ("tensorboard",),
+    "parquet": ("pyarrow",),
+}
+
+
+class ExtraNotInstalled(ModelNotAvailable):
+    """An optional dependency group is missing; the message names the extra to install."""
+
+
+def missing_modules(extra: str) -> list[str]:
+    """The modules of ``extra`` (:data:`EXTRAS`) that cannot be imported (none are imported)."""
+    out = []
+    for module in EXTRAS[extra]:
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            out.append(module)
+    return out
+
+
+def require_extra(extra: str, what: str) -> None:
+    """Raise :class:`ExtraNotInstalled` (one line: what needs which extra) when a module of
+    ``extra`` is missing; e.g. ``require_extra("hf", "an hf: policy")``."""
+    missing = missing_modules(extra)
+    if missing:
+        raise ExtraNotInstalled(
+            f"{what} needs {' and '.join(missing)}, not installed: "
+            f"pip install 'interactcs[{extra}]'"
+        )
+
+
 def cache_dir() -> Path:
     """Root of converted models (``$INTERACTCS_CACHE/models`` or ``~/.cache/interactcs/models``)."""
     root = os.environ.get("INTERACTCS_CACHE") or Path.home() / ".cache" / "interactcs"
@@ -120,6 +156,7 @@ def convert_gguf(path: Path, *, stem: str | None = None) -> Path:
         return out
     if importlib.util.find_spec("gguf") is None:
         raise ModelNotAvailable(f"reading {path.name} needs the gguf package: {SMOL_INSTALL}")
+    require_extra("hf", f"converting {path.name}")
     import torch
     from rich.console import Console
     from transformers import AutoModelForCausalLM, AutoTokenizer

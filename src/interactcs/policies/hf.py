@@ -111,9 +111,10 @@ class HFPolicy:
         trust_remote_code: bool = False,
         prompt_style: str = "full",
     ) -> None:
-        from transformers import AutoTokenizer
+        from interactcs.models import require_extra, resolve_model
 
-        from interactcs.models import resolve_model
+        require_extra("hf", "an hf: policy")
+        from transformers import AutoTokenizer
 
         self.spec_name = str(model_name_or_path)
         self.path = resolve_model(model_name_or_path)

@@ -105,6 +105,9 @@ def _pack_scenarios(
 
 
 def _load_parquet(path: Path, n: int | None, scene: str | None) -> list[Scenario]:
+    from interactcs.models import require_extra
+
+    require_extra("parquet", f"reading {path.name}")
     import pyarrow.parquet as pq
 
     try:

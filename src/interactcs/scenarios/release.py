@@ -283,6 +283,9 @@ def write_release_parquet(
     Returns:
         The path written. Order ``metadata`` values must keep one type per key across rows.
     """
+    from interactcs.models import require_extra
+
+    require_extra("parquet", f"writing {Path(path).name}")
     import pyarrow as pa
     import pyarrow.parquet as pq
 

@@ -10,6 +10,7 @@ readers discard the events the dead attempt wrote for the steps logged again.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +69,12 @@ class MetricsLogger:
                 # by TensorBoard's readers, so a step logged again never shows twice
                 purge = None if resume_step is None else resume_step + 1
                 self._tb = SummaryWriter(log_dir=str(run_dir / "tb"), purge_step=purge)
-            except ImportError:  # pragma: no cover - tensorboard is a dependency
+            except ImportError:  # the [tb] extra is not installed: metrics.jsonl only
+                print(
+                    "TensorBoard logging off: tensorboard is not installed "
+                    "(pip install 'interactcs[tb]')",
+                    file=sys.stderr,
+                )
                 self._tb = None
         self._wandb = None
         if wandb_cfg is not None:

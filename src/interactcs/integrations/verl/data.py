@@ -68,6 +68,9 @@ def prepare_data(
         ScenarioLoadError: bad source (names file, row and field).
         ValueError: the source has no rows.
     """
+    from interactcs.models import require_extra
+
+    require_extra("parquet", f"writing {Path(out).name}")
     import pyarrow as pa
     import pyarrow.parquet as pq
 
