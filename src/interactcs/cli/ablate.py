@@ -95,6 +95,7 @@ def ablate(
         [],
         "--set",
         "-s",
+        metavar="KEY=VALUE",
         help="override a train field for every variant: -s eval_seeds=1 -s heldout_size=128",
     ),
     config: Path = typer.Option(

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -70,11 +71,13 @@ def client_options(
     timeout: float | None, retries: int | None, concurrency: int | None
 ) -> ClientOptions:
     """The CLI values as :class:`~interactcs.llm.options.ClientOptions`; a bad value is a
-    usage error (exit 2) that names the option."""
+    usage error (one line, exit 2) that names the option."""
+    from interactcs.cli.errors import UserError
+
     try:
         return ClientOptions(timeout_s=timeout, max_retries=retries, concurrency=concurrency)
     except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
+        raise UserError(str(exc)) from None
 
 
 @contextmanager
@@ -94,17 +97,21 @@ def progress_bar(total: int, description: str) -> Iterator[Any]:
 
 
 def fmt(v: Any, pct: bool = False) -> str:
+    """A table cell: a rate as a percentage without the sign (``25.0``), other floats with
+    two decimals, anything else as text."""
     if isinstance(v, float):
-        return f"{100 * v:.1f}%" if pct else f"{v:.3f}"
+        return f"{100 * v:.1f}" if pct else f"{v:.2f}"
     return str(v)
 
 
 def summary_table(summary: dict[str, Any], title: str) -> Table:
-    """Rich table: overall row + one row per cooperation category (means over scored
-    dialogues; ``lost`` = dialogues lost to simulator, agent-backend or judge failures)."""
-    table = Table(title=title)
-    for col in ("group", "n", "lost", "satisfaction", "finish rate", "voucher rate", "turns"):
-        table.add_column(col, justify="right" if col != "group" else "left")
+    """Rich table of a ``simulate`` summary: overall row + one row per cooperation category
+    and per need (means over scored dialogues; ``lost`` = dialogues lost to simulator,
+    agent-backend or judge failures). Fits 80 columns."""
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    table.add_column("group", no_wrap=True, overflow="ellipsis", max_width=28)
+    for col in ("n", "lost", "Sat (1–5)", "FR %", "V-Rate %", "turns"):
+        table.add_column(col, justify="right", no_wrap=True)
 
     def row(name: str, s: dict[str, Any]) -> None:
         table.add_row(
@@ -128,3 +135,12 @@ def summary_table(summary: dict[str, Any], title: str) -> Table:
 def default_run_dir(kind: str, *parts: str) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     return Path("runs") / "__".join([kind, *parts, stamp])
+
+
+def plural(n: int, word: str) -> str:
+    """``1 seed``, ``3 seeds``, ``2 policies`` (``-y`` after a consonant becomes ``-ies``)."""
+    if n == 1:
+        return f"{n} {word}"
+    if word.endswith("y") and word[-2:-1] not in "aeiou":
+        return f"{n} {word[:-1]}ies"
+    return f"{n} {word}s"

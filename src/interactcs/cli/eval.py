@@ -31,9 +31,18 @@ from interactcs.cli.common import (
     concurrency_option,
     console,
     default_run_dir,
+    plural,
     progress_bar,
     retries_option,
     timeout_option,
+)
+from interactcs.cli.errors import (
+    UserError,
+    check_base_url,
+    check_choice,
+    check_policy,
+    check_simulator,
+    removed_if_empty,
 )
 
 
@@ -77,11 +86,21 @@ def eval_cmd(
     ),
 ) -> None:
     """Evaluate POLICY (repeatable) on FDS: Sat., FR, Comm., Logic, V-Rate as mean ± std over seeds."""  # noqa: E501
-    from interactcs.eval.harness import EvalConfig, ResumeError, arun_eval, check_out
+    from interactcs.eval.harness import EvalConfig, arun_eval, check_out, load_pool
+    from interactcs.eval.judges import EVAL_JUDGES
     from interactcs.eval.tables import rich_table
 
     out = out or default_run_dir("eval", Path(scene).stem)
     opts = client_options(timeout, retries, concurrency)
+    # every input is checked before the output folder exists (errors: cli/errors.py)
+    for spec in policy:
+        check_policy(spec, "--policy")
+    check_simulator(user_sim, "--user-sim")
+    check_choice(judge, EVAL_JUDGES.available(), "--judge", "judge")
+    check_base_url(
+        [*(("--policy", p) for p in policy), ("--user-sim", user_sim), ("--judge", judge)],
+        base_url,
+    )
     try:
         cfg = EvalConfig(
             policies=list(policy), out=out, scene=scene, users=users, seeds=seeds,
@@ -91,17 +110,18 @@ def eval_cmd(
             concurrency=opts.concurrency,
         )  # fmt: skip
     except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
+        raise UserError(str(exc)) from None
+    check_out(cfg)  # a folder with finished dialogues: refused (--resume), never wiped
+    load_pool(cfg)  # a bad --scene or --mix fails here, in one line
     total = len(cfg.policies) * cfg.seeds * cfg.users
     t0 = time.perf_counter()
-    try:
-        check_out(cfg)  # before the progress bar: the refusal is one line
-        with progress_bar(total, f"eval {len(cfg.policies)} policies × {seeds} seeds") as adv:
-            results = asyncio.run(arun_eval(cfg, progress=adv))
-    except ResumeError as exc:  # a folder with finished dialogues: never wiped
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    console.print(rich_table(results))
+    desc = f"eval {plural(len(cfg.policies), 'policy')} × {plural(cfg.seeds, 'seed')}"
+    with removed_if_empty(out), progress_bar(total, desc) as adv:
+        results = asyncio.run(arun_eval(cfg, progress=adv))
+    table_title = (
+        f"FDS {results['config'].get('scene', scene)}: mean ± std over {plural(cfg.seeds, 'seed')}"
+    )
+    console.print(rich_table(results, title=table_title))
     console.print(
         f"wrote {out / 'results.json'}, {out / 'results.md'} and "
         f"<policy>/trajectories.jsonl in {time.perf_counter() - t0:.1f} s "

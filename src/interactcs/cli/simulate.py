@@ -30,6 +30,13 @@ from interactcs.cli.common import (
     summary_table,
     timeout_option,
 )
+from interactcs.cli.errors import (
+    UserError,
+    check_base_url,
+    check_policy,
+    check_simulator,
+    removed_if_empty,
+)
 
 
 def simulate(
@@ -73,6 +80,12 @@ def simulate(
     from interactcs.users.factory import make_simulator
 
     opts = client_options(timeout, retries, concurrency)
+    # every input is checked before the output folder exists (errors: cli/errors.py)
+    check_policy(agent, "--agent")
+    check_simulator(user, "--user")
+    check_base_url([("--agent", agent), ("--user", user)], base_url)
+    if n is not None and n < 0:
+        raise UserError(f"--n {n}: the number of dialogues must be >= 0")
     scen = load_scenarios(scenarios, n=n, seed=seed)
     out = out or default_run_dir(
         "simulate", Path(scenarios).stem, agent.replace(":", "-").replace("/", "_")
@@ -82,7 +95,6 @@ def simulate(
     planned = [(s.scenario_id, sd) for s, sd in zip(scen, seeds, strict=True)]
     done = _previous(traj_path, planned, resume)
     todo = [i for i, key in enumerate(planned) if key not in done]
-    out.mkdir(parents=True, exist_ok=True)
     policy = make_policy(
         agent, base_url=base_url, api_key_env=api_key_env, seed=seed, **opts.for_spec(agent)
     )
@@ -93,6 +105,7 @@ def simulate(
         console.print(f"resuming: {len(done)} dialogues already written, {len(todo)} to run")
     trajs: list[Trajectory] = [Trajectory.from_dict(row) for row in done.values()]
     with (
+        removed_if_empty(out),
         JsonlWriter(traj_path) as writer,
         progress_bar(len(scen), f"simulate {agent} vs {user}") as adv,
     ):
@@ -122,9 +135,8 @@ def simulate(
 
 
 def _fail(message: str) -> NoReturn:
-    """Print a one-line error on stderr and exit with status 2 (a usage error)."""
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(2)
+    """A usage error: one line on stderr, exit status 2 (see :mod:`interactcs.cli.errors`)."""
+    raise UserError(message)
 
 
 def _previous(

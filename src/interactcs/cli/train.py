@@ -17,46 +17,17 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import typer
 
 from interactcs.cli.common import concurrency_option, console, retries_option, timeout_option
+from interactcs.cli.errors import (
+    UserError,
+    check_base_url,
+    check_choice,
+    check_policy,
+    check_simulator,
+)
+from interactcs.cli.train_view import TrainProgress, train_summary
 
 if TYPE_CHECKING:
     from interactcs.train.config import TrainConfig
-
-
-def _progress_printer(total: int):  # type: ignore[no-untyped-def]
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    prog = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        TextColumn("{task.fields[info]}"),
-        console=Console(stderr=True),
-    )
-    task = prog.add_task("train", total=total, info="")
-
-    def update(step: int, m: dict) -> None:  # type: ignore[type-arg]
-        lam = [
-            f"λ_{k.rsplit('/', 1)[-1]}={v:.2f}"
-            for k, v in m.items()
-            if k.startswith("constraint/lambda/")
-        ]
-        info = (
-            f"sat={m['rollout/satisfaction_mean']:.2f} vrate={m['rollout/voucher_rate']:.2f} "
-            + " ".join(lam)
-        )
-        prog.update(task, completed=step, info=info)
-
-    return prog, task, update
 
 
 def train(
@@ -64,7 +35,11 @@ def train(
         None, "--config", "-c", help="YAML config (see --help-config for every field)"
     ),
     set_: list[str] = typer.Option(
-        [], "--set", "-s", help="override a field: -s steps=40 -s controller.kp=0.5"
+        [],
+        "--set",
+        "-s",
+        metavar="KEY=VALUE",
+        help="override a config field (repeatable): -s steps=40 -s controller.kp=0.5",
     ),
     scenarios: str = typer.Option(None, help="hard | easy | PATH (shortcut for -s scenarios=...)"),
     policy: str = typer.Option(None, help="act | hf:PATH (shortcut)"),
@@ -90,11 +65,12 @@ def train(
     concurrency: int = concurrency_option(),
 ) -> None:
     """Train a service agent with CMPO; writes config.yaml, metrics.jsonl, checkpoints/, curves.png, final_eval.json."""
-    from interactcs.train.config import ConfigError, TrainConfig
+    from interactcs.train.config import TrainConfig
 
     if help_config:
         console.print(TrainConfig.describe(), markup=False)
         raise typer.Exit()
+    _check_set_keys(set_)
     overrides = list(set_)
     for key, val in (
         ("scenarios", scenarios),
@@ -111,25 +87,59 @@ def train(
     config_path = _check_out(out, resume, config)
     if out is not None:
         overrides.append(f"out={out}")
-    try:
-        cfg = TrainConfig.load(config_path, overrides, preset=None if resume else preset)
-    except ConfigError as exc:
-        console.print(f"[red]{exc}[/]", markup=True)
-        raise typer.Exit(2) from None
-    from interactcs.train.checkpoint import RunExistsError
-
-    try:
-        result, run_dir = _run(cfg, resume)
-    except RunExistsError as exc:  # the default folder of another run started this second
-        _fail(str(exc))
-    _print_result(result, cfg.budgets)
-    console.print(f"wrote {run_dir}/final_eval.json and curves.png")
+    # a ConfigError, like every input error, is printed short (cli/errors.py)
+    cfg = TrainConfig.load(config_path, overrides, preset=None if resume else preset)
+    _check_inputs(cfg)
+    result, run_dir = _run(cfg, resume)
+    console.print(train_summary(result, cfg))
+    # after the bars have stopped; soft_wrap keeps a long path on one (copyable) line
+    console.print(f"run folder: {run_dir}", soft_wrap=True, highlight=False)
 
 
 def _fail(message: str) -> NoReturn:
-    """Print a one-line error on stderr and exit with status 2 (a usage error)."""
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(2)
+    """A usage error: one line on stderr, exit status 2 (see :mod:`interactcs.cli.errors`)."""
+    raise UserError(message)
+
+
+def _check_set_keys(items: list[str]) -> None:
+    """Each ``-s KEY=VALUE`` must name a config field (``a.b`` inside a nested section;
+    ``budgets.NAME`` is a map entry); an unknown key names the closest field."""
+    from difflib import get_close_matches
+
+    from pydantic import BaseModel
+
+    from interactcs.train.config import TrainConfig
+
+    for item in items:
+        key, sep, _ = item.partition("=")
+        model: type[BaseModel] = TrainConfig
+        path: list[str] = []
+        for part in key.strip().split(".") if sep else []:
+            fields = model.model_fields
+            if part not in fields:
+                close = get_close_matches(part, list(fields), n=1)
+                hint = f"; did you mean {'.'.join([*path, close[0]])}?" if close else ""
+                raise UserError(
+                    f"-s {item}: no config field {'.'.join([*path, part])}{hint}\n"
+                    "(`interactcs train --help-config` lists every field)"
+                )
+            path.append(part)
+            ann = fields[part].annotation
+            if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
+                break  # a leaf or a map (budgets.NAME): the value is the config's business
+            model = ann
+
+
+def _check_inputs(cfg: TrainConfig) -> None:
+    """Names of the policy, simulator, judge and estimator, and the endpoint of ``llm:``
+    parts, checked before anything is built or written."""
+    from interactcs.algo.advantages import ESTIMATORS
+
+    check_policy(cfg.policy, "policy")
+    check_simulator(cfg.user_sim, "user_sim")
+    check_choice(cfg.judge, ["llm", "none", "offline", "rubric"], "judge", "judge")
+    check_choice(cfg.algo, ESTIMATORS.available(), "algo", "advantage estimator")
+    check_base_url([("user_sim", cfg.user_sim), ("judge", cfg.judge)], cfg.base_url)
 
 
 def _check_out(out: Path | None, resume: bool, config: Path | None) -> Path | None:
@@ -159,57 +169,27 @@ def _check_out(out: Path | None, resume: bool, config: Path | None) -> Path | No
 
 
 def _run(cfg: TrainConfig, resume: bool) -> tuple[dict[str, Any], Path]:
-    """Train with progress bars; returns the final evaluation and the run folder."""
+    """Train with progress bars; returns the final evaluation and the run folder.
+
+    The trainer loads the scenarios and builds the policy before any bar is drawn or any
+    folder written, so a bad input fails in one line (cli/errors.py)."""
     from interactcs.train.trainer import Trainer
 
-    prog, _task, update = _progress_printer(cfg.steps)
-    with prog:
-        trainer = Trainer(cfg, resume=resume, progress=update)
-        prog.console.print(f"run folder: {trainer.run_dir}")
-        if resume:
-            from interactcs.train.checkpoint import latest_checkpoint
+    trainer = Trainer(cfg, resume=resume)
+    bars = TrainProgress(cfg.steps)
+    trainer.progress, trainer.progress_sft = bars.step, bars.sft
+    if resume:
+        from interactcs.train.checkpoint import latest_checkpoint
 
-            latest = latest_checkpoint(trainer.run_dir)
-            prog.console.print(
-                f"resuming after {latest.name}"
-                if latest is not None
-                else "no checkpoint yet: the run restarts from scratch in this folder"
-            )
-        sft_task = None
-
-        def sft_progress(done: int, total: int, nll: float) -> None:
-            nonlocal sft_task
-            if sft_task is None:
-                sft_task = prog.add_task("warm start", total=total, info="")
-            prog.update(sft_task, completed=done, info=f"nll={nll:.3f}")
-
-        trainer.progress_sft = sft_progress
+        latest = latest_checkpoint(trainer.run_dir)
+        console.print(
+            f"resuming {trainer.run_dir} after {latest.name}"
+            if latest is not None
+            else f"{trainer.run_dir}: no checkpoint yet, the run restarts from scratch"
+        )
+    with bars:
         result = trainer.run()
     return result, trainer.run_dir
-
-
-def _print_result(result: dict, budgets: dict) -> None:  # type: ignore[type-arg]
-    from rich.table import Table
-
-    table = Table(
-        title=f"held-out evaluation ({result['heldout_size']} dialogues × {result['seeds']} seeds)"
-    )
-    table.add_column("policy")
-    for m in ("satisfaction_mean", "finish_rate", "voucher_rate"):
-        table.add_column(m, justify="right")
-    for name in ("initial", "warm_start", "trained"):
-        if name not in result:
-            continue
-        r = result[name]
-        table.add_row(
-            name,
-            *(
-                f"{r[m]['mean']:.3f} ± {r[m]['std']:.3f}"
-                for m in ("satisfaction_mean", "finish_rate", "voucher_rate")
-            ),
-        )
-    console.print(table)
-    console.print(f"budgets: {budgets}")
 
 
 def register(app: typer.Typer) -> None:
