@@ -13,7 +13,7 @@ from pathlib import Path
 from rich.console import Console
 
 from interactcs.cli.common import plural, summary_table
-from interactcs.cli.train_view import Ema, step_info, train_summary
+from interactcs.cli.train_view import Ema, TrainProgress, step_info, train_summary
 from interactcs.train.config import TrainConfig
 
 HERE = Path(__file__).resolve().parent
@@ -97,6 +97,17 @@ def test_progress_values_are_moving_averages() -> None:
     assert step_info(m2, ema) == "Sat 2.80 V 40% λ 1.50"
     two = {"constraint/lambda/voucher": 0.5, "constraint/lambda/refund": 0.25}
     assert step_info(two, Ema()) == "λ_voucher 0.50 λ_refund 0.25"
+
+
+def test_train_bars_appear_in_the_order_phases_run() -> None:
+    bars = TrainProgress(steps=4)  # not started: nothing is drawn
+    bars.sft(1, 2, 2.5)
+    bars.step(1, {"rollout/satisfaction_mean": 3.0, "rollout/voucher_rate": 0.25})
+    bars.phase("final eval", 3, 12)
+    bars.phase("final eval", 12, 12)
+    tasks = [(t.description, t.completed, t.total) for t in bars.progress.tasks]
+    assert tasks == [("warm start", 1, 2), ("train", 1, 4), ("final eval", 12, 12)]
+    assert bars.progress.tasks[1].fields["info"] == "Sat 3.00 V 25%"
 
 
 def test_plural() -> None:

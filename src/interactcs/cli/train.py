@@ -178,6 +178,8 @@ def _run(cfg: TrainConfig, resume: bool) -> tuple[dict[str, Any], Path]:
     trainer = Trainer(cfg, resume=resume)
     bars = TrainProgress(cfg.steps)
     trainer.progress, trainer.progress_sft = bars.step, bars.sft
+    if hasattr(trainer, "progress_phase"):  # (name, done, total) of the other long phases
+        trainer.progress_phase = bars.phase
     if resume:
         from interactcs.train.checkpoint import latest_checkpoint
 

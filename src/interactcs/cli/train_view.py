@@ -95,6 +95,7 @@ class TrainProgress:
         )
         self._train: TaskID | None = None
         self._sft: TaskID | None = None
+        self._phases: dict[str, TaskID] = {}
 
     def __enter__(self) -> TrainProgress:
         self.progress.start()
@@ -108,6 +109,13 @@ class TrainProgress:
         if self._sft is None:
             self._sft = self.progress.add_task("warm start", total=total, info="")
         self.progress.update(self._sft, completed=done, info=f"nll {nll:.3f}")
+
+    def phase(self, name: str, done: int, total: int) -> None:
+        """Any other phase longer than a few seconds (``teacher`` dialogues, ``final eval``):
+        ``done`` of ``total`` units; one bar per name, added at its first call."""
+        if name not in self._phases:
+            self._phases[name] = self.progress.add_task(name, total=total, info="")
+        self.progress.update(self._phases[name], completed=done, total=total)
 
     def step(self, step: int, metrics: dict[str, Any]) -> None:
         """RL callback: step ``step`` (1-based) finished with ``metrics`` (metrics.jsonl row)."""
