@@ -137,6 +137,9 @@ def test_unknown_set_keys(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
 
 def test_other_names_and_endpoints(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out"
+    unfinished = tmp_path / "unfinished_run"
+    unfinished.mkdir()
+    (unfinished / "config.yaml").write_text("steps: 4\n")  # a run killed before step 1
     env = os.environ.pop("OPENAI_BASE_URL", None)
     try:
         for cmd, needle in (
@@ -144,6 +147,8 @@ def test_other_names_and_endpoints(tmp_path: Path, capsys: pytest.CaptureFixture
             (["eval", "-p", "rule", "--judge", "gpt"], "--judge gpt: unknown judge"),
             (["train", "--algo", "ppo2"], "algo ppo2: unknown advantage estimator"),
             (["simulate", "--agent", "api:gpt-4.1"], "--agent api:gpt-4.1 needs an endpoint"),
+            (["simulate", "--agent", "hf:./nomodel"], "no such model folder ./nomodel"),
+            (["eval", "-p", str(unfinished)], "this training run has no checkpoint yet"),
         ):
             _assert_short(*_main([*cmd, "--out", str(out)], capsys), out, needle)
     finally:

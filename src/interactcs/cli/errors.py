@@ -124,10 +124,19 @@ def check_policy(spec: str, option: str = "--policy") -> None:
 
     path = Path(spec)
     if path.is_dir() and (path / "config.yaml").exists():
+        from interactcs.train.checkpoint import latest_checkpoint
+
+        if latest_checkpoint(path) is None:
+            raise UserError(
+                f"{option} {spec}: this training run has no checkpoint yet; wait for its "
+                "first checkpoint or finish it with `interactcs train --resume --out RUN_DIR`"
+            )
         return
     if spec in NAMED_MODELS or spec.endswith(".gguf"):
         return
     name, _, arg = spec.partition(":")
+    if name == "hf" and arg.startswith((".", "/", "~")) and not Path(arg).expanduser().exists():
+        raise UserError(f"{option} {spec}: no such model folder {arg}")
     known = _known(POLICIES, factory._PROVIDERS)
     if name not in known:
         hint = " (a folder without config.yaml is no training run)" if path.is_dir() else ""
