@@ -49,11 +49,13 @@ def _render(renderable: object, width: int = 80) -> list[str]:
 
 
 def test_train_summary_names_metrics_and_fits_80_columns() -> None:
-    lines = _render(train_summary(FINAL_EVAL, TrainConfig()))
+    cfg = TrainConfig.load(None, ["steps=150", "sft.dialogues=512", "sft.epochs=4"])
+    lines = _render(train_summary(FINAL_EVAL, cfg))
     text = "\n".join(lines)
     assert max(len(ln) for ln in lines) <= 80, text
     assert lines[0] == "trained act with cmpo for 150 steps on hard (seed 0)"
     assert lines[1] == "budget: V-Rate ≤ 30 %"
+    assert lines[2] == "warm start: behaviour cloning of 512 dialogues (rule) × 4 epochs before RL"
     assert "held-out evaluation: 256 dialogues × 3 seeds, mean ± std" in text
     for header in ("Sat (1–5)", "FR %", "V-Rate %"):
         assert header in text

@@ -157,6 +157,12 @@ def train_summary(result: dict[str, Any], cfg: TrainConfig) -> Group:
         f" for {plural(cfg.steps, 'step')} on {cfg.scenarios} (seed {cfg.seed})\n",
         f"budget: {_budget_text(budgets)}",
     )
+    if "warm_start" in result:
+        teacher = cfg.sft.teacher if cfg.policy.startswith("hf:") else "rule"
+        head.append(
+            f"\nwarm start: behaviour cloning of {plural(cfg.sft.dialogues, 'dialogue')} "
+            f"({teacher}) × {plural(cfg.sft.epochs, 'epoch')} before RL"
+        )
     table = Table(
         title=f"held-out evaluation: {plural(int(result.get('heldout_size', 0)), 'dialogue')}"
         f" × {plural(int(result.get('seeds', 0)), 'seed')}, mean ± std",
@@ -184,7 +190,7 @@ def train_summary(result: dict[str, Any], cfg: TrainConfig) -> Group:
             _mean_std(r, "voucher_rate", True),
             *(_mean_std(r, f"cost_rate/{k}", False) for k in other),
         )
-    parts: list[Any] = [head, table]
+    parts: list[Any] = [head, Text(""), table]
     gain = _rl_gain(result)
     if gain:
         parts.append(Text(gain))
