@@ -91,8 +91,13 @@ def train(
     cfg = TrainConfig.load(config_path, overrides, preset=None if resume else preset)
     _check_inputs(cfg)
     result, run_dir = _run(cfg, resume)
+    _print_result(result, cfg, run_dir)
+
+
+def _print_result(result: dict[str, Any], cfg: TrainConfig, run_dir: Path) -> None:
+    """The end-of-run summary (:func:`~interactcs.cli.train_view.train_summary`), then the
+    run folder, after the bars have stopped; soft_wrap keeps a long path on one line."""
     console.print(train_summary(result, cfg))
-    # after the bars have stopped; soft_wrap keeps a long path on one (copyable) line
     console.print(f"run folder: {run_dir}", soft_wrap=True, highlight=False)
 
 
