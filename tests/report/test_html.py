@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
-from report_factories import XSS, make_traj, write_jsonl
+from report_factories import XSS, make_train_dir, make_traj, write_jsonl
 from typer.testing import CliRunner
 
 from interactcs.report import tables
@@ -25,8 +25,8 @@ def _embedded(page: str) -> dict:
 def test_esc_and_cells() -> None:
     assert tables.esc('<a href="x">&') == "&lt;a href=&quot;x&quot;&gt;&amp;"
     assert "<script>" not in tables.render_json({"<script>": "</td><script>alert(1)</script>"})
-    assert tables.cell({"mean": 0.5, "std": 0.25}).startswith("0.5 <span")
-    assert tables.fmt_number(0.30791) == "0.3079" and tables.fmt_number(3) == "3"
+    assert tables.cell({"mean": 0.5, "std": 0.25}).startswith("0.50 <span")
+    assert tables.fmt_number(0.30791) == "0.31" and tables.fmt_number(3) == "3"
 
 
 def test_render_json_shapes() -> None:
@@ -81,7 +81,7 @@ def test_report_contents(viewer_dir: Path) -> None:
     page = out.read_text()
     assert out.name == "r.html" and "<title>T&lt;1&gt;</title>" in page
     for caption in ("Simulation summary", "Evaluation results", "Ablation summary",
-                    "Training metrics", "skipped 1 malformed line", "Training curves",
+                    "Training run", "skipped 1 malformed line", "Training curves",
                     "Table-1 metrics per policy", "Satisfaction vs voucher rate",
                     "other/extra.png"):  # fmt: skip
         assert caption in page, caption
@@ -94,6 +94,20 @@ def test_report_contents(viewer_dir: Path) -> None:
         f"d0{i}" for i in range(1, 9)
     }
     assert not list(viewer_dir.glob("*.png"))  # generated figures are not written to the run
+
+
+def test_training_run_page(tmp_path: Path) -> None:
+    run = make_train_dir(tmp_path / "run")
+    (run / "curves.png").write_bytes(_tiny_png())  # the trainer's copy: redrawn, not shown twice
+    page = write_report(run).read_text()
+    for text in ("Training run", "policy act · CMPO", "Training rollouts",
+                 "Final evaluation of the trained policy", "warm start (after SFT)",
+                 "Training curves: λ, cost rate vs budget (dashed), Sat., FR"):  # fmt: skip
+        assert text in page, text
+    assert "curves.png</figcaption>" not in page
+    assert page.count("data:image/png;base64,") == 2 * 2  # curves + final-eval bars
+    data = _embedded(page)
+    assert data["sources"] == ["held-out eval"] and len(data["dialogues"]) == 6
 
 
 def test_max_dialogues_and_empty_dir(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ Usage::
 
     interactcs report runs/sim                   # -> runs/sim/report.html
     interactcs report runs/eval --out eval.html  # tables, figures and the dialogue viewer
+    interactcs report runs/train__hard__cmpo__0__…  # curves, final evaluation, held-out dialogues
 """
 
 from __future__ import annotations
@@ -26,7 +27,12 @@ def report(
     max_dialogues: int = typer.Option(
         20000, help="Most dialogues embedded in the viewer (0 = all)."
     ),
-    budget: float = typer.Option(0.3, help="Voucher-rate budget drawn on the training curves."),
+    budget: float | None = typer.Option(
+        None,
+        help="Voucher-rate budget drawn on the training curves (default: the run's "
+        "config.yaml, else 0.3).",
+        show_default=False,
+    ),
 ) -> None:
     """Write a self-contained report.html: summary tables, figures, trajectory viewer."""
     from interactcs.report.html import write_report
@@ -36,7 +42,7 @@ def report(
     path = write_report(
         directory,
         out,
-        budgets={"voucher": budget},
+        budgets=None if budget is None else {"voucher": budget},
         max_dialogues=max_dialogues or None,
     )
     typer.echo(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)")

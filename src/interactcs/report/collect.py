@@ -5,8 +5,9 @@ Looked for (each optional):
 - ``summary.json`` (``simulate``), ``results.json`` (``eval``), ``final_eval.json`` and
   ``metrics.jsonl`` (``train``), ``ablation.json`` (``ablate``) in the folder itself;
 - ``*.png`` in the folder and one level down;
-- ``trajectories*.jsonl`` in the folder and one level down (one *source* per file, named by
-  its sub-folder, or by its stem at the top level).
+- ``*trajectories*.jsonl`` in the folder and one level down (one *source* per file, named by
+  its sub-folder, or by its stem at the top level; a train run's ``eval_trajectories.jsonl``
+  is the source ``held-out eval``).
 
 Malformed JSONL lines are skipped and counted, never fatal: a report of a crashed run is
 still useful.
@@ -80,12 +81,16 @@ def find_pngs(root: Path) -> list[Path]:
     return sorted([*root.glob("*.png"), *root.glob("*/*.png")], key=lambda p: p.relative_to(root))
 
 
+#: source labels of known top-level trajectory files (others are named by their stem).
+SOURCE_NAMES: dict[str, str] = {"eval_trajectories": "held-out eval"}
+
+
 def find_trajectory_files(root: Path) -> list[tuple[str, Path]]:
-    """(source label, path) for ``trajectories*.jsonl`` in ``root`` and one level down."""
+    """(source label, path) for ``*trajectories*.jsonl`` in ``root`` and one level down."""
     out = []
-    for p in sorted(root.glob("trajectories*.jsonl")):
-        out.append((p.stem, p))
-    for p in sorted(root.glob("*/trajectories*.jsonl")):
+    for p in sorted(root.glob("*trajectories*.jsonl")):
+        out.append((SOURCE_NAMES.get(p.stem, p.stem), p))
+    for p in sorted(root.glob("*/*trajectories*.jsonl")):
         label = p.parent.name if p.stem == "trajectories" else f"{p.parent.name}/{p.stem}"
         out.append((label, p))
     return out

@@ -12,9 +12,17 @@ embedded as base64 ``data:`` URIs, and dialogues are embedded as JSON (in a
 client-side with DOM text nodes only, so untrusted dialogue text can never become markup.
 The trajectory viewer paginates, so thousands of dialogues stay responsive.
 
-Besides the PNGs already in the folder, figures are drawn on the fly (never written to the
-folder) from ``metrics.jsonl`` (training curves), ``results.json`` / ``final_eval.json``
-(Table-1 bars) and ``ablation.json`` (satisfaction vs voucher rate) when those parse.
+What the page shows, by what the folder holds:
+
+- ``metrics.jsonl`` (+ ``config.yaml``): a *Training run* card (settings line, rollouts at the
+  start and end) and the training curves (λ, cost rate vs budget, Sat., FR);
+- ``results.json`` / ``final_eval.json`` / ``summary.json`` / ``ablation.json``: Table-1 style
+  cards (:mod:`.summaries`) and bars (or a Pareto plot for an ablation);
+- ``*trajectories*.jsonl`` (``eval_trajectories.jsonl`` of a train run included): a table per
+  source and the trajectory viewer.
+
+Figures are drawn on the fly (never written to the folder); PNGs already in the folder are
+shown too, except ``curves.png`` of a train run, which the page redraws.
 """
 
 from __future__ import annotations
@@ -26,16 +34,28 @@ import json
 import re
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from interactcs.report import collect, plots, tables
-from interactcs.report.series import eval_table, flatten
-from interactcs.report.tables import esc
+from interactcs.report import collect, plots, training
+from interactcs.report.labels import short_labels
+from interactcs.report.series import cost_types_in, eval_table
+from interactcs.report.summaries import STAGE_NAMES, card, eval_stages, summary_card
+from interactcs.report.tables import data_table, esc, fmt_number, stat_html
 from interactcs.scenarios.schema import CATEGORY_NAMES, COMPLAINT_TYPES, NEED_NAMES
 
 _PLACEHOLDER = re.compile(r"\{\{([A-Z_]+)\}\}")
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """One figure of the page: caption, PNG path, and whether it spans the full width."""
+
+    caption: str
+    path: Path
+    wide: bool = False
 
 
 def _asset(name: str) -> str:
@@ -55,78 +75,97 @@ def _section(sid: str, title: str, body: str, note: str = "") -> str:
     return f'<section id="{esc(sid)}"><h2>{esc(title)}</h2>{note_html}{body}</section>'
 
 
-def _card(title: str, body: str, sub: str = "") -> str:
-    sub_html = f'<span class="muted small">{esc(sub)}</span>' if sub else ""
-    return f'<div class="card"><h3>{esc(title)} {sub_html}</h3>{body}</div>'
-
-
 def _warn(text: str) -> str:
     return f'<p class="warn">{esc(text)}</p>'
 
 
-def _summaries(root: Path, figures: list[tuple[str, Path]], tmp: Path) -> str:
+#: a figure at least this much wider than tall spans the page (e.g. five Table-1 panels).
+WIDE_ASPECT = 2.6
+
+#: PNGs a run folder holds that the report draws afresh (so they are not shown twice).
+REDRAWN_PNGS = frozenset({"curves.png", "training_curves.png"})
+
+
+def _summaries(root: Path, figures: list[Figure], tmp: Path) -> str:
     cards = []
-    for name, caption in collect.SUMMARY_FILES.items():
+    for name, title in collect.SUMMARY_FILES.items():
         path = root / name
         if not path.is_file():
             continue
         data, err = collect.read_json(path)
         if err:
-            cards.append(_card(caption, _warn(err), name))
+            cards.append(card(title, _warn(err), name))
             continue
-        cards.append(_card(caption, tables.render_json(data), name))
+        cards.append(summary_card(name, data))
         figures.extend(_auto_figures(name, data, tmp))
     return "".join(cards)
 
 
-def _auto_figures(name: str, data: Any, tmp: Path) -> list[tuple[str, Path]]:
+def _auto_figures(name: str, data: Any, tmp: Path) -> list[Figure]:
     """Table-1 bars for eval results, a Pareto plot for an ablation, when the data fits."""
-    out: list[tuple[str, Path]] = []
-    if name in ("results.json", "final_eval.json"):
+    out: list[Figure] = []
+    if name in ("results.json", "final_eval.json") and isinstance(data, Mapping):
+        order = labels = None
+        if name == "final_eval.json":
+            order = eval_stages(data)
+            labels = {s: STAGE_NAMES.get(s, s) for s in order}
+            data = {s: data[s] for s in order}
         table = eval_table(data)
         if any(table.rows.values()):
-            png = plots.plot_eval_bars(data, tmp / f"{name}.bars.png")
-            out.append((f"Table-1 metrics per policy (from {name})", png))
+            png = plots.plot_eval_bars(data, tmp / f"{name}.bars.png", labels=labels, order=order)
+            out.append(Figure(f"Table-1 metrics per policy (from {name})", png))
     elif name == "ablation.json" and isinstance(data, Mapping):
         variants = data.get("variants", data)
         try:
             png = plots.plot_pareto(variants, tmp / "pareto.png")
         except (ValueError, TypeError, AttributeError):
             return out  # not a per-variant summary; the table above still shows it
-        out.append(("Satisfaction vs voucher rate per variant (from ablation.json)", png))
+        out.append(Figure("Satisfaction vs voucher rate per variant (from ablation.json)", png))
     return out
 
 
-def _metrics(root: Path, figures: list[tuple[str, Path]], tmp: Path, budgets) -> str:
+def _run_budgets(root: Path, given: Mapping[str, float] | None) -> dict[str, float]:
+    """Budgets for the curves: given ones, else the run's config.yaml, else voucher 30 %."""
+    if given is not None:
+        return dict(given)
+    cfg = training.read_config(root).get("budgets")
+    if isinstance(cfg, Mapping) and cfg:
+        return {str(k): float(v) for k, v in cfg.items() if isinstance(v, int | float)}
+    return {"voucher": 0.3}
+
+
+def _metrics(
+    root: Path, figures: list[Figure], tmp: Path, budgets: Mapping[str, float] | None
+) -> str:
     path = root / "metrics.jsonl"
     if not path.is_file():
         return ""
     f = collect.read_jsonl(path)
-    parts = []
+    warn = ""
     if f.bad_lines:
-        parts.append(_warn(f"skipped {f.bad_lines} malformed line(s); first: {f.first_error}"))
+        warn = _warn(f"skipped {f.bad_lines} malformed line(s); first: {f.first_error}")
     if not f.rows:
-        return _card("Training metrics", "".join(parts) or _warn("no rows"), "metrics.jsonl")
-    if not (root / "training_curves.png").is_file():
-        png = plots.plot_training_curves(f.rows, tmp / "training_curves.png", budgets)
-        figures.insert(0, ("Training curves (from metrics.jsonl)", png))
-    last = flatten(f.rows[-1])
-    parts.append(tables.kv_table(dict(sorted(last.items()))))
-    sub = f"metrics.jsonl · {len(f.rows)} rows · last row shown"
-    return _card("Training metrics", "".join(parts), sub)
+        return card("Training run", warn or _warn("no rows"), "metrics.jsonl")
+    budgets = _run_budgets(root, budgets)
+    types = list(dict.fromkeys([*budgets, *cost_types_in(f.rows)]))
+    png = plots.plot_training_curves(f.rows, tmp / "training_curves.png", budgets)
+    figures.insert(0, Figure("Training curves: λ, cost rate vs budget (dashed), Sat., FR "
+                             "(from metrics.jsonl)", png, wide=True))  # fmt: skip
+    return training.training_card(root, f.rows, types, warn)
 
 
-def _figures_html(root: Path, figures: list[tuple[str, Path]]) -> str:
-    items = list(figures) + [(str(p.relative_to(root)), p) for p in collect.find_pngs(root)]
+def _figures_html(root: Path, figures: list[Figure], redrawn: frozenset[str]) -> str:
+    found = [Figure(str(p.relative_to(root)), p) for p in collect.find_pngs(root)
+             if not (p.parent == root and p.name in redrawn)]  # fmt: skip
     out = []
-    for caption, p in items:
-        raw = p.read_bytes()
+    for fig in [*figures, *found]:
+        raw = fig.path.read_bytes()
         b64 = base64.b64encode(raw).decode("ascii")
-        wide = ' class="wide"' if _aspect(raw) > 1.9 else ""
+        wide = ' class="wide"' if fig.wide or _aspect(raw) > WIDE_ASPECT else ""
         out.append(
-            f'<figure{wide}><a href="data:image/png;base64,{b64}" download="{esc(p.name)}">'
-            f'<img alt="{esc(caption)}" src="data:image/png;base64,{b64}"></a>'
-            f"<figcaption>{esc(caption)}</figcaption></figure>"
+            f'<figure{wide}><a href="data:image/png;base64,{b64}" download="{esc(fig.path.name)}">'
+            f'<img alt="{esc(fig.caption)}" src="data:image/png;base64,{b64}"></a>'
+            f"<figcaption>{esc(fig.caption)}</figcaption></figure>"
         )
     return f'<div class="figs">{"".join(out)}</div>' if out else ""
 
@@ -139,13 +178,29 @@ def _aspect(png: bytes) -> float:
     return w / h if h else 1.0
 
 
-def _pct(v: float | None) -> str | None:
-    return None if v is None else f"{100 * v:.1f} %"
+def _source_table(rows: list[tuple[str, dict[str, Any]]], titles: dict[str, str]) -> str:
+    """Per trajectory file: dialogues, Sat., FR, V-Rate, turns, process score, how they ended."""
+    header = ["Source", "Dialogues", "Sat. (1–5)", "FR (%)", "V-Rate (%)", "Turns",
+              "Process score", "Ended by"]  # fmt: skip
+    out = []
+    for label, s in rows:
+        lost = f" ({s['lost']} lost)" if s["lost"] else ""
+        ends = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in s["end_reasons"].items())
+        out.append((label, [
+            esc(fmt_number(s["dialogues"], "int") + lost), stat_html(s["sat_mean"]),
+            stat_html(s["finish_rate"], "pct"), stat_html(s["v_rate"], "pct"),
+            stat_html(s["turns_mean"]), stat_html(s["process_mean"]),
+            f'<span class="ends">{esc(ends)}</span>',
+        ]))  # fmt: skip
+    return data_table(header, out, row_titles=titles)
 
 
 def _dialogues(root: Path, max_dialogues: int | None) -> tuple[str, dict[str, Any]]:
-    """(summary + viewer HTML, data for the viewer)."""
+    """(summary + viewer HTML, data for the viewer). Sources get :func:`short_labels`."""
     files = collect.find_trajectory_files(root)
+    names = short_labels([label for label, _ in files])
+    files = [(names[label], path) for label, path in files]
+    titles = {names[x]: x for x in names if names[x] != x}
     dialogues: list[dict[str, Any]] = []
     rows, warns = [], []
     for label, path in files:
@@ -157,18 +212,12 @@ def _dialogues(root: Path, max_dialogues: int | None) -> tuple[str, dict[str, An
         if f.truncated:
             warns.append(f"{path.relative_to(root)}: only the first {len(f.rows)} dialogues "
                          f"are embedded (max_dialogues={max_dialogues})")  # fmt: skip
-        s = collect.source_summary(f.rows)
-        if s["sat_mean"] is not None:
-            s["sat_mean"] = round(s["sat_mean"], 3)
-        s.update(v_rate=_pct(s["v_rate"]), finish_rate=_pct(s["finish_rate"]))
-        s["end_reasons"] = " · ".join(f"{k} {v}" for k, v in s["end_reasons"].items())
-        rows.append((label, s))
+        rows.append((label, collect.source_summary(f.rows)))
         dialogues.extend(collect.slim_dialogue(d, label) for d in f.rows)
     if not files:
         return "", {}
-    summary = tables.matrix_table(rows, "source")
-    viewer = _asset("viewer.html")
-    body = "".join(_warn(w) for w in warns) + _card("Per source", summary) + viewer
+    summary = card("Dialogues per source", _source_table(rows, titles), "trajectory files")
+    body = "".join(_warn(w) for w in warns) + summary + _asset("viewer.html")
     data = {
         "categories": {str(k): v for k, v in CATEGORY_NAMES.items()},
         "needs": {str(k): v for k, v in NEED_NAMES.items()},
@@ -193,7 +242,8 @@ def write_report(
         run_or_eval_dir: folder written by ``simulate``, ``train``, ``eval`` or ``ablate``.
         out: output file; default ``<dir>/report.html``.
         title: page title; default ``interactcs report · <dir name>``.
-        budgets: cost type -> budget for the training-curve figure (default voucher 0.3).
+        budgets: cost type -> budget for the training-curve figure (default: the run's
+            ``config.yaml``, else voucher 0.3).
         max_dialogues: most dialogues embedded over all trajectory files (``None``: all).
 
     Returns:
@@ -207,12 +257,13 @@ def write_report(
         raise NotADirectoryError(f"{root} is not a folder (pass a simulate/train/eval output)")
     out_path = Path(out) if out is not None else root / "report.html"
     title = title or f"interactcs report · {root.resolve().name}"
-    figures: list[tuple[str, Path]] = []
+    figures: list[Figure] = []
     with tempfile.TemporaryDirectory(prefix="interactcs-report-") as tmpdir:
         tmp = Path(tmpdir)
-        summary = _summaries(root, figures, tmp) + _metrics(root, figures, tmp, budgets)
+        train = _metrics(root, figures, tmp, budgets)  # what was trained comes first
+        summary = train + _summaries(root, figures, tmp)
         dlg_html, data = _dialogues(root, max_dialogues)
-        figs = _figures_html(root, figures)
+        figs = _figures_html(root, figures, REDRAWN_PNGS if train else frozenset())
     sections = [
         ("summary", "Summary", summary),
         ("figures", "Figures", figs),

@@ -30,6 +30,7 @@ from typing import Any, ParamSpec, TypeVar
 import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from interactcs.report.series import (
     Series,
@@ -39,6 +40,8 @@ from interactcs.report.series import (
     extract_training_series,
     mean_std,
     pareto_points,
+    rolling_mean,
+    smoothing_window,
 )
 
 P = ParamSpec("P")
@@ -114,20 +117,42 @@ def _plot_series(ax: Any, s: Series, color: str, label: str) -> None:
         ax.fill_between(s.steps, s.lo, s.hi, color=color, alpha=0.18, linewidth=0)
 
 
+def _plot_smoothed(ax: Any, s: Series, color: str, label: str) -> None:
+    """The raw curve faint, its :func:`rolling_mean` bold (labelled with the window)."""
+    w = smoothing_window(len(s.values))
+    if w <= 1:
+        _plot_series(ax, s, color, label)
+        return
+    ax.plot(s.steps, s.values, color=color, linewidth=0.9, alpha=0.3)
+    ax.plot(s.steps, rolling_mean(s.values, w), color=color, linewidth=1.8,
+            label=f"{label} ({w}-step mean)")  # fmt: skip
+
+
+def _percent_axis(ax: Any) -> None:
+    from matplotlib.ticker import PercentFormatter
+
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+
+
 @_styled
 def plot_training_curves(
     metrics_rows: Sequence[Mapping[str, Any]],
     out_png: str | Path,
     budgets: Mapping[str, float] | None = None,
 ) -> Path:
-    """Three panels over training steps: λ per cost type, cost rate vs budget, satisfaction.
+    """Four panels over training steps (2 × 2): λ per cost type, cost rate against its budget
+    (dashed), satisfaction and finish rate of the training rollouts.
+
+    Noisy per-batch values are drawn faint with a trailing mean over
+    :func:`~interactcs.report.series.smoothing_window` steps on top.
 
     Args:
         metrics_rows: dicts from a ``metrics.jsonl`` (one per logged step). Looked-up keys:
             step (``step``/``global_step``/... or the row index), λ
             (``constraint/lambda/<type>``), cost rate (``constraint/cost_rate/<type>`` or
             ``rollout/<type>_rate``), satisfaction (``rollout/satisfaction_mean``, optional
-            ``rollout/satisfaction_std`` band). See :mod:`interactcs.report.series`.
+            ``rollout/satisfaction_std`` band), finish rate (``rollout/finish_rate``). See
+            :mod:`interactcs.report.series`.
         out_png: where to write the figure.
         budgets: cost type -> budget d (a rate in [0, 1]); default ``{"voucher": 0.3}``.
             Cost types found in the rows but missing here are plotted without a budget line.
@@ -138,22 +163,25 @@ def plot_training_curves(
     budgets = dict(budgets if budgets is not None else {"voucher": 0.3})
     types = list(dict.fromkeys([*budgets, *cost_types_in(metrics_rows)]))
     ts = extract_training_series(metrics_rows, types)
-    fig = _figure(3)
-    ax_l, ax_c, ax_s = fig.axes
+    fig = _figure(2, 2, width=5.0, height=3.3)
+    ax_l, ax_c, ax_s, ax_f = fig.axes
     for i, ct in enumerate(types):
         color = PALETTE[i % len(PALETTE)]
         if ct in ts.lambdas:
             _plot_series(ax_l, ts.lambdas[ct], color, f"λ {ct}")
         if ct in ts.cost_rates:
-            _plot_series(ax_c, ts.cost_rates[ct], color, f"{ct} rate")
+            _plot_smoothed(ax_c, ts.cost_rates[ct], color, f"{ct} rate")
         if ct in budgets and (ct in ts.cost_rates or not ts.cost_rates):
-            _budget_line(ax_c, budgets[ct], color, f"{ct} budget {budgets[ct]:g}")
+            _budget_line(ax_c, budgets[ct], color, f"{ct} budget {100 * budgets[ct]:.0f} %")
     if ts.satisfaction is not None:
-        _plot_series(ax_s, ts.satisfaction, PALETTE[2], "mean satisfaction")
+        _plot_smoothed(ax_s, ts.satisfaction, PALETTE[2], "mean satisfaction")
+    if ts.finish_rate is not None:
+        _plot_smoothed(ax_f, ts.finish_rate, PALETTE[3], "finish rate")
     for ax, title, ylabel, has in (
         (ax_l, "Lagrange multiplier λ", "λ", bool(ts.lambdas)),
         (ax_c, "Cost rate vs budget", "share of dialogues", bool(ts.cost_rates)),
-        (ax_s, "User satisfaction", "satisfaction (1–5)", ts.satisfaction is not None),
+        (ax_s, "Satisfaction (Sat.)", "Sat. (1–5)", ts.satisfaction is not None),
+        (ax_f, "Finish rate (FR)", "FR", ts.finish_rate is not None),
     ):
         ax.set_title(title)
         if not has:
@@ -162,6 +190,12 @@ def plot_training_curves(
         ax.set_xlabel("training step")
         ax.set_ylabel(ylabel)
         ax.legend(loc="best")
+    for ax, has in ((ax_c, bool(ts.cost_rates)), (ax_f, ts.finish_rate is not None)):
+        if has:
+            _percent_axis(ax)
+            ax.set_ylim(bottom=0)
+    if ts.finish_rate is not None:
+        ax_f.set_ylim(0, 1.05)
     return _save(fig, out_png)
 
 
@@ -259,8 +293,17 @@ def plot_pareto(
 
 
 @_styled
-def plot_eval_bars(results: Any, out_png: str | Path) -> Path:
+def plot_eval_bars(
+    results: Any,
+    out_png: str | Path,
+    *,
+    labels: Mapping[str, str] | None = None,
+    order: Sequence[str] | None = None,
+) -> Path:
     """One panel per Table-1 metric (Sat., FR, Comm., Logic, V-Rate), one bar per policy.
+
+    Bars carry their value; policies are told apart by colour and one legend under the
+    panels (no tick labels, so long names never overlap).
 
     Args:
         results: policy -> metrics mapping (or a list of dicts with ``policy``/``agent``/
@@ -270,42 +313,50 @@ def plot_eval_bars(results: Any, out_png: str | Path) -> Path:
             ``Comm.``, ``Logic``, ``V-Rate``/``voucher_rate``. Metrics absent for every
             policy are left out.
         out_png: where to write the figure.
+        labels: policy -> legend label (default :func:`~interactcs.report.labels.short_labels`).
+        order: policies to draw, in order (default: all, in the results' order).
 
     Returns:
         The written path.
     """
+    from interactcs.report.labels import short_labels
+
     table = eval_table(results)
-    metrics = [m for m in table.metrics if any(m.key in row for row in table.rows.values())]
-    fig = _figure(max(1, len(metrics)), width=3.3, height=3.6)
+    names = [n for n in (order if order is not None else table.rows) if n in table.rows]
+    metrics = [m for m in table.metrics if any(m.key in table.rows[n] for n in names)]
+    fig = _figure(max(1, len(metrics)), width=2.7, height=3.0)
     if not metrics:
         _no_data(fig.axes[0], "Table-1 metrics")
         return _save(fig, out_png)
-    names = list(table.rows)
+    shown = dict(labels) if labels is not None else short_labels(names)
+    colors = [PALETTE[i % len(PALETTE)] for i in range(len(names))]
     for ax, m in zip(fig.axes, metrics, strict=True):
         means, errs = [], []
         for name in names:
             mean, std = table.rows[name].get(m.key, (math.nan, 0.0))
             means.append(mean * m.scale)
             errs.append(std * m.scale)
-        xs = range(len(names))
-        colors = [PALETTE[i % len(PALETTE)] for i in xs]
+        xs = list(range(len(names)))
         yerr = errs if any(e > 0 for e in errs) else None
         bars = ax.bar(xs, [0.0 if math.isnan(v) else v for v in means], yerr=yerr, color=colors,
-                      capsize=3, width=0.7)  # fmt: skip
-        ax.bar_label(bars, labels=[_fmt(v) for v in means], fontsize=7, padding=2)
+                      capsize=3, width=0.75)  # fmt: skip
+        ax.bar_label(bars, labels=[_fmt(v, m.is_rate) for v in means], fontsize=7, padding=2)
         ax.set_title(m.title)
-        ax.set_xticks(list(xs), names, rotation=30 if len(names) > 2 else 0, ha="right"
-                      if len(names) > 2 else "center")  # fmt: skip
+        ax.set_xticks([])
         if m.ymax is not None:
             ax.set_ylim(0, m.ymax * 1.12)
         ax.grid(axis="x", visible=False)
+    handles = [Patch(color=c) for c in colors]
+    fig.legend(handles, [shown.get(n, n) for n in names], loc="outside lower center",
+               ncols=min(len(names), 5), fontsize=9)  # fmt: skip
     return _save(fig, out_png)
 
 
-def _fmt(v: float) -> str:
+def _fmt(v: float, pct: bool = False) -> str:
+    """Bar value as in the report's tables: percentages with one decimal, others with two."""
     if math.isnan(v):
         return "n/a"
-    return f"{v:.1f}" if abs(v) >= 10 else f"{v:.2f}"
+    return f"{v:.1f}" if pct else f"{v:.2f}"
 
 
 __all__ = [

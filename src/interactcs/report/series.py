@@ -17,6 +17,7 @@ cost rate of T     ``constraint/cost_rate/T``, ``rollout/T_rate``, ``constraint/
 satisfaction       ``rollout/satisfaction_mean``, ``rollout/satisfaction``,
                    ``rollout/sat_mean``, ``satisfaction_mean``, ``satisfaction``
 satisfaction std   ``rollout/satisfaction_std``, ``satisfaction_std`` (optional band)
+finish rate        ``rollout/finish_rate``, ``rollout/fr``, ``finish_rate``
 =================  ===========================================================================
 """
 
@@ -37,6 +38,7 @@ SATISFACTION_KEYS = (
     "satisfaction",
 )
 SATISFACTION_STD_KEYS = ("rollout/satisfaction_std", "satisfaction_std")
+FINISH_RATE_KEYS = ("rollout/finish_rate", "rollout/fr", "finish_rate")
 _TYPE_KEY = re.compile(r"^constraint/(?:lambda|cost_rate)/(.+)$", re.IGNORECASE)
 
 
@@ -113,6 +115,7 @@ class TrainingSeries:
     lambdas: dict[str, Series]
     cost_rates: dict[str, Series]
     satisfaction: Series | None
+    finish_rate: Series | None = None
 
 
 def cost_types_in(rows: Iterable[Mapping[str, Any]]) -> list[str]:
@@ -172,7 +175,27 @@ def extract_training_series(
         if std is not None and std.steps == sat.steps:
             sat.lo = [m - s for m, s in zip(sat.values, std.values, strict=True)]
             sat.hi = [m + s for m, s in zip(sat.values, std.values, strict=True)]
-    return TrainingSeries(lambdas, rates, sat)
+    return TrainingSeries(lambdas, rates, sat, _series(steps, flats, FINISH_RATE_KEYS))
+
+
+def rolling_mean(values: Sequence[float], window: int) -> list[float]:
+    """Trailing mean over the last ``window`` values (fewer at the start).
+
+    >>> rolling_mean([1, 2, 3, 4], 2)
+    [1.0, 1.5, 2.5, 3.5]
+    """
+    out, total = [], 0.0
+    for i, v in enumerate(values):
+        total += v
+        if i >= window:
+            total -= values[i - window]
+        out.append(total / min(i + 1, window))
+    return out
+
+
+def smoothing_window(n_points: int) -> int:
+    """Steps averaged by the smoothed training curves: about a 15th of the run, 1 below 15."""
+    return max(1, round(n_points / 15))
 
 
 def mean_std(values: Sequence[float]) -> tuple[float, float]:

@@ -7,7 +7,12 @@ input. Shapes:
 - mapping of mappings of scalars (e.g. policy -> metrics) -> one matrix table;
 - list of mappings -> one table, columns = union of keys;
 - ``{"mean": m, "std": s}`` -> the cell ``m ± s``;
-- anything deeper -> nested sections, up to :data:`MAX_DEPTH` levels, then compact JSON.
+- anything deeper -> nested sections, up to :data:`MAX_DEPTH` levels, then compact JSON;
+- keys in :data:`HIDDEN_KEYS` are left out.
+
+It is the fallback for JSON files the structured summaries (:mod:`.summaries`) do not know.
+:func:`fmt_number` is the one number format of the page, :func:`data_table` the table of the
+structured summaries.
 """
 
 from __future__ import annotations
@@ -21,6 +26,12 @@ from typing import Any
 MAX_DEPTH = 4
 MAX_ROWS = 200
 MAX_CELL = 300
+#: keys never shown by :func:`render_json`: run internals and settings nobody reads in a
+#: report (the structured summaries show the human-relevant settings in one line).
+HIDDEN_KEYS = frozenset(
+    {"config", "api_key_env", "pool_seed", "max_live", "base_url", "per_seed", "wall_time_s",
+     "timeout_s", "max_retries", "concurrency", "judges", "notes"}
+)  # fmt: skip
 
 
 def esc(x: Any) -> str:
@@ -28,17 +39,62 @@ def esc(x: Any) -> str:
     return html.escape(str(x), quote=True)
 
 
-def fmt_number(v: float) -> str:
-    """Compact number: ints as is, floats to 4 significant digits (``0.3079 -> 0.3079``)."""
+def fmt_number(v: float, kind: str = "num") -> str:
+    """The report's one number format.
+
+    ``kind``: ``"num"`` two decimals (``2.8333 -> "2.83"``), ``"pct"`` a fraction shown as a
+    percentage with one decimal and no sign (``0.2292 -> "22.9"``; the unit is in the column
+    title), ``"int"`` a whole number. Integers stay integers; non-finite values -> ``"n/a"``.
+    """
     if isinstance(v, bool):
-        return str(v).lower()
-    if isinstance(v, int):
-        return str(v)
-    if not math.isfinite(v):
-        return str(v)
-    if v != 0 and (abs(v) >= 1e5 or abs(v) < 1e-3):
-        return f"{v:.3e}"
-    return f"{v:.4g}"
+        return "yes" if v else "no"
+    if not isinstance(v, int | float) or not math.isfinite(v):
+        return "n/a"
+    if kind == "pct":
+        return f"{100 * v:.1f}"
+    if kind == "int" or isinstance(v, int):
+        return f"{round(v):,d}"
+    return f"{v:,.2f}"
+
+
+def stat_html(value: Any, kind: str = "num", *, show_std: bool = True) -> str:
+    """One escaped ``mean ± std`` cell (std muted) from a number, a ``{"mean", "std"}`` dict or
+    a ``(mean, std)`` pair, in :func:`fmt_number`'s format; ``–`` when there is no number."""
+    if isinstance(value, tuple) and len(value) == 2:
+        value = {"mean": value[0], "std": value[1]}
+    if isinstance(value, Mapping):
+        m, s = value.get("mean"), value.get("std")
+    else:
+        m, s = value, None
+    if not isinstance(m, int | float) or isinstance(m, bool) or not math.isfinite(m):
+        return '<span class="muted">–</span>'
+    text = esc(fmt_number(m, kind))
+    if show_std and isinstance(s, int | float) and math.isfinite(s):
+        text += f' <span class="std">± {esc(fmt_number(float(s), kind))}</span>'
+    return text
+
+
+def data_table(
+    header: Sequence[str],
+    rows: Sequence[tuple[str, Sequence[str]]],
+    *,
+    row_titles: Mapping[str, str] | None = None,
+    caption: str = "",
+) -> str:
+    """A table that fits its card: ``header[0]`` names the row labels, the other columns hold
+    already-escaped cell HTML (right-aligned). ``row_titles`` adds a hover title per label."""
+    titles = row_titles or {}
+    head = "".join(f"<th>{esc(h)}</th>" for h in header)
+    body = []
+    for label, cells in rows:
+        tip = f' title="{esc(titles[label])}"' if label in titles else ""
+        tds = "".join(f'<td class="num">{c}</td>' for c in cells)
+        body.append(f'<tr><th scope="row"{tip}>{esc(label)}</th>{tds}</tr>')
+    cap = f"<caption>{esc(caption)}</caption>" if caption else ""
+    return (
+        f'<table class="data">{cap}<thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table>"
+    )
 
 
 def _is_scalar(v: Any) -> bool:
@@ -68,8 +124,7 @@ def cell(v: Any) -> str:
     if isinstance(v, bool | int | float):
         return esc(fmt_number(v))
     if _is_mean_std(v):
-        m, s = v.get("mean"), v.get("std")
-        txt = cell(m) if s is None else f"{cell(m)} <span class='muted'>± {cell(s)}</span>"
+        txt = stat_html(v)
         return txt + (f" <span class='muted'>(n={esc(v['n'])})</span>" if "n" in v else "")
     if isinstance(v, list):
         return ", ".join(cell(x) for x in v)
@@ -109,8 +164,8 @@ def matrix_table(rows: Sequence[tuple[str, Mapping[str, Any]]], key_name: str = 
         body.append(f'<tr><td colspan="{len(cols) + 1}" class="muted">… '
                     f"{len(rows) - MAX_ROWS} more</td></tr>")  # fmt: skip
     return (
-        f'<div class="scroll"><table class="matrix"><thead><tr><th>{esc(key_name)}</th>{head}'
-        f"</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
+        f'<table class="matrix"><thead><tr><th>{esc(key_name)}</th>{head}'
+        f"</tr></thead><tbody>{''.join(body)}</tbody></table>"
     )
 
 
@@ -135,6 +190,7 @@ def render_json(value: Any, depth: int = 0) -> str:
 
 
 def _render_mapping(value: Mapping[str, Any], depth: int) -> str:
+    value = {k: v for k, v in value.items() if k not in HIDDEN_KEYS}
     scalars = {k: v for k, v in value.items() if _is_cell(v)}
     nested = {k: v for k, v in value.items() if not _is_cell(v)}
     parts = [kv_table(scalars)] if scalars else []

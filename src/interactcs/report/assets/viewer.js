@@ -2,6 +2,7 @@
  * Dialogue text is untrusted: it only ever reaches the page through textContent / text nodes.
  * Embedded dialogue keys (see report/collect.py slim_dialogue / slim_turn):
  *   src sid cat need cmp open sat end term trunc v fails agent user scene seed group rc scores
+ *   (scores: dialogue judge scores, shown as badges; *_detail objects folded as item badges)
  *   turns[]: u (user text) th (think) r (response) a (action) st (status) det (detail)
  *            c (costs) rep (reply) acts ps (process score) pd (process detail) raw
  */
@@ -139,11 +140,46 @@
     det.appendChild(sum); det.appendChild(inner);
     return det;
   }
-  function kvText(obj) {
-    return Object.keys(obj).map(function (k) {
+  /* numbers as in the report's tables: two decimals, integers as they are */
+  function num(v) { return typeof v === "number" ? (Math.round(v) === v ? String(v) : v.toFixed(2)) : String(v); }
+  function scoreCls(frac) { return frac >= 0.75 ? "good" : frac < 0.5 ? "bad" : ""; }
+  /* a row of small badges "name value" for the numeric entries of obj (max: the item scale;
+     fixed: always two decimals, for scores in [0, 1]) */
+  function badgeRow(obj, max, cls, fixed) {
+    var row = el("div", "badges" + (cls ? " " + cls : ""));
+    Object.keys(obj || {}).forEach(function (k) {
       var v = obj[k];
-      return k + ": " + (typeof v === "object" && v !== null ? JSON.stringify(v) : v);
-    }).join("\n");
+      if (typeof v !== "number") return;
+      row.appendChild(badge(k.replace(/_/g, " ") + " " + (fixed ? v.toFixed(2) : num(v)), max ? scoreCls(v / max) : "", k));
+    });
+    return row;
+  }
+  var SCORE_MAX = { comm: 28, logic: 12 }, SCORE_NAME = { comm: "Comm.", logic: "Logic" };
+  /* dialogue-level judge scores: "Comm. 25/28" badges, and the item scores + reasons folded */
+  function scoreBlock(scores) {
+    var wrap = el("div", "scores"), head = el("div", "badges");
+    wrap.appendChild(head);
+    Object.keys(scores).forEach(function (k) {
+      var v = scores[k];
+      if (typeof v === "number") {
+        var max = SCORE_MAX[k], name = SCORE_NAME[k] || k.replace(/_/g, " ");
+        head.appendChild(badge(name + " " + num(v) + (max ? "/" + max : ""), max ? scoreCls(v / max) : "score",
+                               "dialogue score: " + k));
+      } else if (v && typeof v === "object") {
+        var inner = el("div");
+        if (v.items) inner.appendChild(badgeRow(v.items, 2));
+        Object.keys(v.reasons || {}).forEach(function (r) {
+          inner.appendChild(el("div", "reason", r.replace(/_/g, " ") + ": " + v.reasons[r]));
+        });
+        var extra = {};
+        Object.keys(v).forEach(function (x) { if (typeof v[x] === "number" || typeof v[x] === "string") extra[x] = v[x]; });
+        if (Object.keys(extra).length) inner.appendChild(el("div", "muted small", Object.keys(extra).map(function (x) {
+          return x.replace(/_/g, " ") + " " + num(extra[x]);
+        }).join(" · ")));
+        wrap.appendChild(fold((SCORE_NAME[k.replace(/_detail$/, "")] || k.replace(/_/g, " ")) + " items", inner));
+      }
+    });
+    return wrap;
   }
 
   function userMsg(text, who) {
@@ -166,11 +202,11 @@
       var cls = t.ps >= 0.75 ? "good" : t.ps < 0.5 ? "bad" : "";
       foot.appendChild(badge("process " + t.ps.toFixed(2), cls, "process (judge) score of this turn"));
     }
-    Object.keys(t.c || {}).forEach(function (k) { foot.appendChild(badge("cost " + k + " " + t.c[k], "voucher")); });
+    Object.keys(t.c || {}).forEach(function (k) { foot.appendChild(badge("cost " + k + " " + num(t.c[k]), "voucher")); });
     (t.acts || []).forEach(function (a) { foot.appendChild(badge(a)); });
     m.appendChild(foot);
     if (t.th) m.appendChild(fold("think", t.th));
-    if (t.pd && typeof t.pd === "object" && Object.keys(t.pd).length) m.appendChild(fold("process detail", kvText(t.pd)));
+    if (t.pd && typeof t.pd === "object" && Object.keys(t.pd).length) m.appendChild(badgeRow(t.pd, 1, "pd", true));
     if (t.raw) m.appendChild(fold("raw output", t.raw));
     return m;
   }
@@ -181,8 +217,8 @@
      ["rc_tag", d.rc ? "yes" : null]].forEach(function (p) {
       if (p[1] !== null && p[1] !== undefined && p[1] !== "") meta.appendChild(el("span", null, p[0] + ": " + p[1]));
     });
-    if (d.scores && Object.keys(d.scores).length) meta.appendChild(el("span", null, "scores: " + JSON.stringify(d.scores)));
     b.appendChild(meta);
+    if (d.scores && Object.keys(d.scores).length) b.appendChild(scoreBlock(d.scores));
     var chat = el("div", "chat"), turns = d.turns || [];
     if (!turns.length) chat.appendChild(userMsg(d.open, "Customer"));
     turns.forEach(function (t, i) {
@@ -199,7 +235,10 @@
     if (d.trunc) out.appendChild(badge("truncated", "bad"));
     out.appendChild(d.v ? badge("voucher issued", "voucher") : badge("no voucher"));
     b.appendChild(out);
-    (d.fails || []).forEach(function (f) { b.appendChild(el("p", "warn", "failure: " + (typeof f === "object" ? JSON.stringify(f) : f))); });
+    (d.fails || []).forEach(function (f) {
+      var text = typeof f === "object" && f !== null ? Object.keys(f).map(function (k) { return k + " " + num(f[k]); }).join(" · ") : f;
+      b.appendChild(el("p", "warn", "failure: " + text));
+    });
     return b;
   }
   function card(d) {
