@@ -123,7 +123,7 @@ class SftConfig(BaseModel):
         4, ge=1, description="few epochs on purpose: the warm start keeps some entropy for RL"
     )
     lr: float | None = Field(None, gt=0, description="default 1e-2 for act, 5e-4 for hf: policies")
-    batch_size: int = Field(32, ge=1)
+    batch_size: int = Field(32, ge=1, description="dialogues per behaviour-cloning optimiser step")
 
 
 class TrainConfig(BaseModel):
@@ -217,10 +217,12 @@ class TrainConfig(BaseModel):
     batch_prompts: int = Field(64, ge=1, description="scenarios per step")
     group_size: int = Field(4, ge=1, description="rollouts per scenario (GRPO group n)")
     lr: float = Field(5e-4, gt=0, description="peak learning rate")
-    warmup_ratio: float = Field(0.1, ge=0, lt=1)
+    warmup_ratio: float = Field(
+        0.1, ge=0, lt=1, description="share of the optimiser steps with a linear warm-up of lr"
+    )
     min_lr_ratio: float = Field(0.2, ge=0, le=1, description="cosine floor as a fraction of lr")
-    grad_clip: float = Field(1.0, gt=0)
-    ppo_epochs: int = Field(2, ge=1)
+    grad_clip: float = Field(1.0, gt=0, description="clip of the global gradient norm")
+    ppo_epochs: int = Field(2, ge=1, description="passes over each step's rollout batch")
     minibatches: int = Field(2, ge=1, description="minibatches per PPO epoch (split by dialogue)")
     clip: float = Field(0.2, gt=0, description="PPO ratio clip ε")
     kl_coef: float = Field(
@@ -231,7 +233,11 @@ class TrainConfig(BaseModel):
         ge=0,
         description="entropy bonus; keeps the act policy stochastic so the voucher rate responds smoothly to λ",
     )
-    loss_agg: Literal["token-mean", "seq-mean"] = Field("token-mean")
+    loss_agg: Literal["token-mean", "seq-mean"] = Field(
+        "token-mean",
+        description="policy-loss average: token-mean (over all tokens of the batch) or "
+        "seq-mean (each dialogue's token mean, then over dialogues)",
+    )
     value_coef: float = Field(0.5, ge=0, description="critic loss weight (algo=gae)")
     micro_batch_tokens: int = Field(
         8192,
@@ -241,14 +247,16 @@ class TrainConfig(BaseModel):
     )
 
     # bookkeeping
-    seed: int = Field(0)
+    seed: int = Field(0, description="seed of scenario draws, rollouts and initialisation")
     eval_seeds: int = Field(3, ge=1, description="seeds of the final held-out evaluation")
-    checkpoint_every: int = Field(10, ge=1)
-    log_tensorboard: bool = Field(True)
+    checkpoint_every: int = Field(
+        10, ge=1, description="steps between checkpoints (--resume continues from the latest)"
+    )
+    log_tensorboard: bool = Field(True, description="also write TensorBoard events to RUN_DIR/tb")
     log_wandb: bool = Field(
         False, description="also log to Weights & Biases (needs `pip install wandb`)"
     )
-    wandb_project: str = Field("interactcs")
+    wandb_project: str = Field("interactcs", description="W&B project of log_wandb=true")
     out: str | None = Field(
         None, description="run folder (default runs/<scene>__<algo>__<seed>__<time>)"
     )

@@ -78,6 +78,9 @@ class Trainer:
         self.progress = progress
         #: optional ``callback(done, total, nll)`` for the warm start's progress
         self.progress_sft: Any = None
+        #: optional ``callback(name, done, total)`` for the other long phases: the teacher
+        #: dialogues of the warm start and the final held-out evaluation (done/total dialogues)
+        self.progress_phase: Any = None
         torch.manual_seed(cfg.seed)
         np.random.seed(cfg.seed % (2**32))
         self.train_set, self.heldout = load_splits(cfg)
@@ -118,7 +121,9 @@ class Trainer:
             return False
         from interactcs.train.warmstart import behaviour_clone, teacher_dialogues
 
-        trajs = teacher_dialogues(cfg, self.train_set, self.simulator)
+        trajs = teacher_dialogues(
+            cfg, self.train_set, self.simulator, on_done=self._phase_counter("teacher dialogues")
+        )
         with JsonlWriter(self.run_dir / "sft_data.jsonl") as w:
             for t in trajs:
                 w.write(t)
@@ -412,35 +417,37 @@ class Trainer:
         """Held-out evaluation of the trained and the initial policy, curves.png, final_eval.json."""
         cfg = self.cfg
         self.policy.module.eval()
-        writer = JsonlWriter(self.run_dir / "eval_trajectories.jsonl")
-        trained, _ = evaluate_policy(
-            self.policy,
-            self.simulator,
-            self.heldout,
-            seeds=cfg.eval_seeds,
-            max_turns=cfg.max_turns,
-            on_done=writer.write,
-        )
-        writer.close()
-        result: dict[str, Any] = {"trained": trained}
         stages = [("initial", "initial")]
         if (self.run_dir / "sft_data.jsonl").exists():
             stages.append(("warm_start", "reference"))
-        for key, folder in stages:
-            other = self._stage_policy(folder)
-            result[key], _ = evaluate_policy(
-                other, self.simulator, self.heldout, seeds=cfg.eval_seeds, max_turns=cfg.max_turns
-            )
-        if not cfg.policy.startswith("hf:"):  # same held-out users, the no-voucher reference
-            from interactcs.policies.factory import make_policy
+        hf = cfg.policy.startswith("hf:")
+        n_evals = 1 + len(stages) + (0 if hf else 1)
+        tick = self._phase_counter("final evaluation", n_evals * cfg.eval_seeds * len(self.heldout))
+        writer = JsonlWriter(self.run_dir / "eval_trajectories.jsonl")
 
-            result["never_voucher"], _ = evaluate_policy(
-                make_policy("never-voucher:sop", seed=cfg.seed),
+        def keep(traj: Any) -> None:
+            writer.write(traj)
+            tick(traj)
+
+        def run(policy: Any, on_done: Any = tick) -> dict[str, Any]:
+            out, _ = evaluate_policy(
+                policy,
                 self.simulator,
                 self.heldout,
                 seeds=cfg.eval_seeds,
                 max_turns=cfg.max_turns,
+                on_done=on_done,
             )
+            return out
+
+        result: dict[str, Any] = {"trained": run(self.policy, keep)}
+        writer.close()
+        for key, folder in stages:
+            result[key] = run(self._stage_policy(folder))
+        if not hf:  # same held-out users, the no-voucher reference
+            from interactcs.policies.factory import make_policy
+
+            result["never_voucher"] = run(make_policy("never-voucher:sop", seed=cfg.seed))
         result.update(
             {
                 "heldout_size": len(self.heldout),
@@ -453,6 +460,20 @@ class Trainer:
         write_json(self.run_dir / "final_eval.json", result)
         self._plot()
         return result
+
+    def _phase_counter(self, name: str, total: int | None = None) -> Any:
+        """An ``on_done(trajectory)`` callback that reports ``progress_phase(name, done,
+        total)`` (``total`` defaults to the warm start's ``sft.dialogues``)."""
+        total = total if total is not None else self.cfg.sft.dialogues
+        done = 0
+
+        def on_done(_traj: Any) -> None:
+            nonlocal done
+            done += 1
+            if self.progress_phase is not None:
+                self.progress_phase(name, done, total)
+
+        return on_done
 
     def _stage_policy(self, folder: str) -> Any:
         """The policy as it was at ``checkpoints/<folder>`` (``initial`` or ``reference``)."""

@@ -40,10 +40,13 @@ def parse_teachers(spec: str) -> list[tuple[str, float]]:
     return [(n, w / total) for n, w in parts]
 
 
-def teacher_dialogues(cfg: Any, scenarios: list[Any], simulator: Any) -> list[Trajectory]:
+def teacher_dialogues(
+    cfg: Any, scenarios: list[Any], simulator: Any, on_done: Any = None
+) -> list[Trajectory]:
     """The warm start's data: ``cfg.sft.dialogues`` teacher dialogues on the first training
     scenarios, split between the teachers of ``cfg.sft.teacher`` by weight, rendered with
-    the policy's prompt style. ``act`` policies imitate the rule agent's decisions
+    the policy's prompt style; ``on_done(trajectory)`` is called per finished dialogue.
+    ``act`` policies imitate the rule agent's decisions
     (:class:`~interactcs.policies.act.RuleTeacher`) whatever ``sft.teacher`` says."""
     from interactcs.policies.factory import make_policy
 
@@ -53,7 +56,9 @@ def teacher_dialogues(cfg: Any, scenarios: list[Any], simulator: Any) -> list[Tr
         from interactcs.policies.act import RuleTeacher
 
         teacher = RuleTeacher(seed=cfg.seed)
-        return run_dialogues(teacher, simulator, scen, seeds=seeds, max_turns=cfg.max_turns)
+        return run_dialogues(
+            teacher, simulator, scen, seeds=seeds, max_turns=cfg.max_turns, on_done=on_done
+        )
     out: list[Trajectory] = []
     start = 0
     teachers = parse_teachers(cfg.sft.teacher)
@@ -67,6 +72,7 @@ def teacher_dialogues(cfg: Any, scenarios: list[Any], simulator: Any) -> list[Tr
                 seeds=seeds[start:end],
                 max_turns=cfg.max_turns,
                 prompt_style=cfg.prompt_style,
+                on_done=on_done,
             )
         start = end
     return out

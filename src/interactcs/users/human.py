@@ -17,7 +17,7 @@ class _HumanSession(SyncUserSession):
         self.scenario, self.console = scenario, console
 
     def _ask(self) -> UserReply:
-        text = self.console.input("[bold cyan]you (end with [end:1-5]):[/] ")
+        text = self.console.input("[bold cyan]you (end with \\[end:1-5]):[/] ")
         m = _END.search(text)
         clean = _END.sub("", text).strip()
         return UserReply(text=clean, end=m is not None, satisfaction=int(m.group(1)) if m else None)
