@@ -189,7 +189,10 @@ class TrainConfig(BaseModel):
         description="advantage estimator: cmpo, grpo, release, rloo, reinforce_pp, gae, capo",
     )
     cost_mode: Literal["turn", "dialogue"] = Field(
-        "turn", description="charge λ·cost on the costly turn or the whole dialogue"
+        "dialogue",
+        description="charge λ·cost on every turn of the dialogue (dialogue) or only on the costly "
+        "turn (turn, Eq. 5 read literally: the earlier turn that offers the voucher, and so "
+        "commits to it, is never charged; see docs/act-cmpo-findings.md)",
     )
     use_outcome: bool = Field(True, description="ablation switch: outcome term of the advantage")
     use_process: bool = Field(True, description="ablation switch: process (judge) term")

@@ -42,7 +42,7 @@ CHANGED = {
     "use_outcome": False,
     "use_process": False,
     "use_cost": False,
-    "cost_mode": "dialogue",
+    "cost_mode": "turn",
     "outcome_coef": 0.5,
     "process_coef": 2.0,
     "process_std_floor": 0.05,
