@@ -1,16 +1,16 @@
 """Multi-turn rollout throughput: our session-cached batched rollout vs one ``generate`` per turn.
 
-Real measurement (SmolLM2-135M-Instruct on CPU, idle machine, ≈ 10-15 min; the settings of
-the ``smollm2-cpu`` preset's rollouts: 4 scenarios × group 4, compact prompt, 96 new tokens)::
+Real measurement (SmolLM2-135M-Instruct on CPU, idle machine, ≈ 5-15 min; the settings of
+the ``smollm2-cpu`` preset's rollouts: 6 scenarios × group 4, compact prompt, 128 new tokens)::
 
     .venv/bin/python benchmarks/bench_rollout.py --model smollm2 --json \\
-        --scenarios 4 --group 4 --max-turns 6 --max-new-tokens 96 --prompt-style compact \\
+        --scenarios 6 --group 4 --max-turns 8 --max-new-tokens 128 --prompt-style compact \\
         --repeats 1 --threads 2
 
     # with the warm-started model (follows the protocol, so no wrapping is needed):
     .venv/bin/python benchmarks/bench_rollout.py --json \\
         --model runs/smollm2-cpu/checkpoints/reference --wrap off \\
-        --scenarios 4 --group 4 --max-turns 6 --max-new-tokens 96 --repeats 1 --threads 2
+        --scenarios 6 --group 4 --max-turns 8 --max-new-tokens 128 --repeats 1 --threads 2
 
 (``--group 8`` = 32 dialogues batches more rows per decode and raises the ratio further.)
 
