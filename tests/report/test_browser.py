@@ -1,5 +1,8 @@
 """The trajectory viewer in a real headless Chromium: filters, search, paging, no XSS.
 
+Also: the eval and the training report fit 1400 px without horizontal scrolling (page and
+every card) and show no raw config keys.
+
 Needs the Python ``playwright`` package (driver only; no browser download) and a system
 Chromium (Debian: ``apt-get install -y chromium``). Skipped with the reason when either is
 missing, unless ``INTERACTCS_REQUIRE_BROWSER=1`` (CI sets it) turns the skip into a failure.
@@ -10,37 +13,24 @@ screenshots.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from report_browser import (
+    CHROMIUM_ARGS,
+    OVERFLOW_JS,
+    WIDTH,
+    chromium_path,
+    open_everything,
+    open_report,
+)
+from report_factories import RAW_KEYS, RUN_POLICY, make_eval_dir, make_train_dir
 
 from interactcs.report.html import write_report
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-def _chromium() -> str | None:
-    env = os.environ.get("INTERACTCS_CHROMIUM")
-    if env:
-        return env
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
 
 
 def _unavailable(reason: str) -> None:
@@ -57,7 +47,7 @@ def browser() -> Iterator[Any]:
         _unavailable(
             "playwright missing: pip install playwright (driver only, no browser download)"
         )
-    exe = _chromium()
+    exe = chromium_path()
     if exe is None:
         _unavailable("Chromium not found: apt-get update && apt-get install -y chromium")
     with sync_api.sync_playwright() as p:
@@ -68,15 +58,7 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def page(browser: Any, viewer_dir: Path) -> Iterator[Any]:
-    report = write_report(viewer_dir)
-    pg = browser.new_page(viewport={"width": 1300, "height": 900})
-    pg.set_default_timeout(15_000)
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    pg.goto(report.as_uri())
-    pg.wait_for_selector("body[data-viewer-ready]")
-    pg.errors = errors
+    pg = open_report(browser, write_report(viewer_dir), width=1300)
     yield pg
     pg.close()
 
@@ -155,3 +137,32 @@ def test_dialogue_body_and_no_xss(page: Any) -> None:
     d05 = pg.locator("details.dlg[data-sid=d05]")
     assert "turn_cap" in d05.locator(".outcome").inner_text()
     assert pg.errors == []
+
+
+@pytest.mark.parametrize("kind", ["eval", "train"])
+def test_reports_fit_1400px_and_hide_internals(browser: Any, tmp_path: Path, kind: str) -> None:
+    folder = (make_eval_dir if kind == "eval" else make_train_dir)(tmp_path / kind)
+    pg = open_report(browser, write_report(folder), width=WIDTH)
+    open_everything(pg)
+    text = pg.inner_text("body")
+    for key in RAW_KEYS:
+        assert key not in text, key
+    if kind == "eval":
+        assert RUN_POLICY not in text  # shortened: "cmpo · 0", full name only as a tooltip
+        assert "Sat. (1–5)" in text and "V-Rate (%)" in text and "22.9" in text
+        assert pg.locator(".scores .badge", has_text="Comm. 25/28").count() == 8
+    else:
+        assert "warm start (after SFT)" in text and "Training rollouts" in text
+        assert pg.locator("details.dlg").count() == 6  # the held-out evaluation dialogues
+    assert pg.locator(".msg .badges.pd .badge").count() > 0  # per-turn scores as badges
+    assert "{" not in pg.inner_text("#dlg-list")  # no raw JSON in the dialogue cards
+    fit = pg.evaluate(OVERFLOW_JS)
+    assert fit["scroll"] <= fit["client"] == WIDTH and fit["bad"] == [], fit
+    # the check can fail: a too-wide block in a card is caught
+    pg.evaluate("() => { const d = document.createElement('div'); d.style.width = '3000px';"
+                " d.style.height = '4px';"
+                " document.querySelector('.card').appendChild(d); }")  # fmt: skip
+    caught = pg.evaluate(OVERFLOW_JS)
+    assert caught["scroll"] > WIDTH and any(b.startswith("div.card") for b in caught["bad"])
+    assert pg.errors == []
+    pg.close()
