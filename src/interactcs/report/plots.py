@@ -31,6 +31,7 @@ import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
 from interactcs.report.series import (
     Series,
@@ -188,6 +189,7 @@ def plot_training_curves(
             _no_data(ax, title.lower())
             continue
         ax.set_xlabel("training step")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole numbers
         ax.set_ylabel(ylabel)
         ax.legend(loc="best")
     for ax, has in ((ax_c, bool(ts.cost_rates)), (ax_f, ts.finish_rate is not None)):
@@ -240,6 +242,7 @@ def plot_ablation(
             _budget_line(ax, budget, "0.25", f"budget {budget:g}")
         if drawn:
             ax.set_xlabel("training step")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_ylabel(ylabel)
             ax.legend(loc="best")
         else:
