@@ -26,6 +26,7 @@ from interactcs.train.config import ConfigError, TrainConfig
 #: variant -> (field path, expected value) the variant must set; everything else = defaults.
 EXPECTED: dict[str, dict[str, object]] = {
     "cmpo": {},
+    "cmpo_turn": {"cost_mode": "turn"},
     "no_cost": {"controller.name": "none"},
     "no_pid": {"controller.name": "gradient"},
     "fixed_lambda": {"controller.name": "fixed", "controller.fixed_value": FIXED_LAMBDA},

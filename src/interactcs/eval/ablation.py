@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from interactcs.eval.ablation_variants import FIXED_LAMBDA, VARIANTS, Variant, variant_overrides
 from interactcs.rollout.writer import read_jsonl, write_json
 from interactcs.train.config import TrainConfig
 from interactcs.train.evaluate import mean_std
@@ -75,12 +76,6 @@ __all__ = [
     "variant_overrides",
 ]
 
-#: λ of the ``fixed_lambda`` variant. The CMPO advantage adds two unit-scale normalised terms
-#: (outcome: group z-score; process: batch z-score), so λ = 1 charges a voucher one standard
-#: deviation of the outcome. It is where the PID λ of a default run settles (about 0.9-1.6
-#: over the second half of 60 steps, measured), held constant from step 1 instead of reached.
-FIXED_LAMBDA = 1.0
-
 #: overrides ``ablate`` puts on top of the ``interactcs train`` defaults before each variant's
 #: own: one held-out evaluation seed per run (the table's std is over training seeds); 9 variants
 #: × 3 seeds of the full default training then take ≈ 21 min on 2 cores (2 runs at a time).
@@ -91,62 +86,6 @@ METRICS: tuple[str, ...] = ("satisfaction_mean", "voucher_rate", "comm", "logic"
 
 #: the cost type whose λ and rate the summary and the plots follow.
 COST_TYPE = "voucher"
-
-
-@dataclass(frozen=True, slots=True)
-class Variant:
-    """One ablation variant.
-
-    Attributes:
-        overrides: ``key=value`` overrides of :class:`TrainConfig` (``TrainConfig.load`` syntax).
-        label: what changes, in words (the table's second column).
-        paper: the paper's Scene-1 numbers for it (FDS-SPEC §5), ``""`` when not reported.
-        lambda_applied: whether λ enters the advantage (else λ is tracked but unused).
-    """
-
-    overrides: tuple[str, ...]
-    label: str
-    paper: str = ""
-    lambda_applied: bool = True
-
-
-#: variant name -> how it changes the default CMPO run.
-VARIANTS: dict[str, Variant] = {
-    "cmpo": Variant((), "CMPO, full (PID-Lagrangian λ)", "Sat 2.74, V 30.8 %"),
-    "no_cost": Variant(("controller.name=none",), "w/o cost: λ = 0", "Sat 2.60, V 38.8 %"),
-    "no_pid": Variant(
-        ("controller.name=gradient",), "w/o PID: plain error-driven λ", "V 34.5 %, oscillates"
-    ),
-    "fixed_lambda": Variant(
-        ("controller.name=fixed", f"controller.fixed_value={FIXED_LAMBDA:g}"),
-        f"w/o dynamic λ: fixed λ = {FIXED_LAMBDA:g}",
-        "Sat 2.52, V 24.6 %",
-    ),
-    "no_process": Variant(("use_process=false",), "w/o GenRM: no process reward", "Logic 9.56"),
-    "no_outcome_cost": Variant(
-        ("use_outcome=false", "use_cost=false"),
-        "w/o outcome + cost: judge only",
-        "Sat 2.42, V 41.2 %",
-        lambda_applied=False,
-    ),
-    "grpo": Variant(("algo=grpo",), "GRPO: outcome only", "Sat 2.67", lambda_applied=False),
-    "ppo": Variant(("algo=gae",), "PPO: turn-level GAE, critic", "Sat 2.29", lambda_applied=False),
-    "release": Variant(
-        ("algo=release", "controller.name=release", "judge_mode=dialogue"),
-        "public release: R = 2·G + u, integral λ, dialogue judge",
-    ),
-}
-
-
-def variant_overrides(name: str) -> list[str]:
-    """The :class:`TrainConfig` overrides of variant ``name``.
-
-    Raises:
-        KeyError: unknown variant (the message lists the valid names).
-    """
-    if name not in VARIANTS:
-        raise KeyError(f"unknown ablation variant {name!r}; choose from {', '.join(VARIANTS)}")
-    return list(VARIANTS[name].overrides)
 
 
 @dataclass
