@@ -2,7 +2,7 @@
 
 Usage::
 
-    interactcs ablate --out runs/abl                        # 9 variants × 3 seeds, train defaults
+    interactcs ablate --out runs/abl                        # 10 variants × 3 seeds, train defaults
     interactcs ablate --out runs/abl --variants cmpo,no_cost,fixed_lambda --seeds 5
     interactcs ablate --out runs/abl --steps 30 -s eval_seeds=1 -s heldout_size=128   # quicker
     interactcs report runs/abl                              # ablation table and figures as HTML

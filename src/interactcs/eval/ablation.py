@@ -26,8 +26,8 @@ Every variant starts from the ``interactcs train`` defaults plus :data:`ABLATE_D
 Time budget: one default run (60 steps, held-out 256 dialogues × 3 seeds for the trained,
 initial and warm-start policies) costs about 65 s of CPU (measured 64 s; 3:02 wall on the
 shared 2-core box at load 10, 35 % CPU share); the training steps of release / ppo take about
-1.7× those of no_process (no judge). With ``workers=2`` (one torch thread each), 9 variants ×
-3 seeds should take 15-20 min on an idle 2-core machine (estimate), so neither steps nor
+1.7× those of no_process (no judge). With ``workers=2`` (one torch thread each), 10 variants ×
+3 seeds took 13 min on an idle 2-core machine (measured), so neither steps nor
 evaluation are cut (quicker: ``steps=...`` and the overrides ``eval_seeds=1``,
 ``heldout_size=128``). Overrides are applied in this order, later winning: optional YAML file,
 :data:`ABLATE_DEFAULTS`, ``steps``, the variant's own overrides, the user's overrides (applied
@@ -77,8 +77,9 @@ __all__ = [
 ]
 
 #: overrides ``ablate`` puts on top of the ``interactcs train`` defaults before each variant's
-#: own: one held-out evaluation seed per run (the table's std is over training seeds); 9 variants
-#: × 3 seeds of the full default training then take ≈ 21 min on 2 cores (2 runs at a time).
+#: own: one held-out evaluation seed per run (the table's std is over training seeds); 10
+#: variants × 3 seeds of the full default training then took 13 min on an idle 2-core box
+#: (2 runs at a time, measured).
 ABLATE_DEFAULTS: tuple[str, ...] = ("eval_seeds=1",)
 
 #: summary metrics, in table order.

@@ -272,13 +272,25 @@ def plot_pareto(
         The written path.
     """
     pts = pareto_points(points)
-    fig = _figure(1, width=6.0, height=4.4)
+    fig = _figure(1, width=7.4, height=4.4)
     ax = fig.axes[0]
+    span_x = (max(p.x for p in pts) - min(p.x for p in pts)) if pts else 1.0
+    span_y = (max(p.y for p in pts) - min(p.y for p in pts)) if pts else 1.0
+
+    def crowded(q: Any) -> bool:  # another point within 8 % of the spread: the legend names it
+        return any(
+            o is not q
+            and abs(o.x - q.x) <= 0.08 * (span_x or 1.0)
+            and abs(o.y - q.y) <= 0.08 * (span_y or 1.0)
+            for o in pts
+        )
+
     for i, p in enumerate(pts):
         color = PALETTE[i % len(PALETTE)]
         ax.errorbar(p.x, p.y, xerr=p.x_err, yerr=p.y_err, fmt="o", color=color, markersize=7,
                     capsize=3, elinewidth=1.2, label=p.label)  # fmt: skip
-        ax.annotate(p.label, (p.x, p.y), textcoords="offset points", xytext=(6, 5), fontsize=8)
+        if not crowded(p):
+            ax.annotate(p.label, (p.x, p.y), textcoords="offset points", xytext=(6, 5), fontsize=8)
     ax.margins(0.18)
     if budget is not None:
         ax.axvline(budget, color="0.3", linestyle="--", linewidth=1.2, label=f"budget {budget:g}")
@@ -289,7 +301,7 @@ def plot_pareto(
     ax.set_xlabel("voucher rate (share of dialogues)")
     ax.set_ylabel("mean satisfaction (1–5)")
     if pts:
-        ax.legend(loc="best")
+        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5))  # outside: never on a point
     else:
         _no_data(ax, "points")
     return _save(fig, out_png)
