@@ -112,12 +112,12 @@ def eval_cmd(
     except ValueError as exc:
         raise UserError(str(exc)) from None
     check_out(cfg)  # a folder with finished dialogues: refused (--resume), never wiped
-    load_pool(cfg)  # a bad --scene or --mix fails here, in one line
+    pool = load_pool(cfg)  # a bad --scene or --mix fails here, in one line
     total = len(cfg.policies) * cfg.seeds * cfg.users
     t0 = time.perf_counter()
     desc = f"eval {plural(len(cfg.policies), 'policy')} × {plural(cfg.seeds, 'seed')}"
     with removed_if_empty(out), progress_bar(total, desc) as adv:
-        results = asyncio.run(arun_eval(cfg, progress=adv))
+        results = asyncio.run(arun_eval(cfg, progress=adv, pool=pool))
     table_title = (
         f"FDS {results['config'].get('scene', scene)}: mean ± std over {plural(cfg.seeds, 'seed')}"
     )

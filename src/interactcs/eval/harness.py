@@ -295,6 +295,7 @@ async def arun_eval(
     *,
     progress: Callable[[int], Any] | None = None,
     on_policy: Callable[[str, dict[str, Any]], Any] | None = None,
+    pool: tuple[list[Scenario], str] | None = None,
 ) -> dict[str, Any]:
     """Run the evaluation (see module docstring) and write its files; returns results.json.
 
@@ -302,6 +303,7 @@ async def arun_eval(
         cfg: settings.
         progress: called with 1 after each dialogue is judged and written.
         on_policy: called with (label, summary) when a policy is done.
+        pool: ``load_pool(cfg)`` when the caller already loaded it (to validate the input).
     """
     from interactcs.policies.factory import make_policy
     from interactcs.users.factory import make_simulator
@@ -309,8 +311,8 @@ async def arun_eval(
     t0 = time.perf_counter()
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    pool, mix = load_pool(cfg)
-    samples = user_samples(pool, mix, cfg)
+    scenarios, mix = pool if pool is not None else load_pool(cfg)
+    samples = user_samples(scenarios, mix, cfg)
     planned = {
         (s, u.scenario_id, sd)
         for s, users in enumerate(samples)
@@ -352,7 +354,7 @@ async def arun_eval(
         runs.append(run)
         if on_policy is not None:
             on_policy(label, over_seeds(run.per_seed))
-    results = _results(cfg, mix, len(pool), runs, time.perf_counter() - t0)
+    results = _results(cfg, mix, len(scenarios), runs, time.perf_counter() - t0)
     write_json(out / "results.json", results)
     (out / "results.md").write_text(markdown_report(results), encoding="utf-8")
     return results
